@@ -1,0 +1,1 @@
+"""openml-backend: the Flask backend of openml.org (placeholder; the service core replaces this file)."""

@@ -16,9 +16,12 @@ KINDS = (NUMERIC, NOMINAL, STRING, DATE)
 def inferred_kind(arrow_type: pa.DataType) -> str:
     """The OpenML data type a column of `arrow_type` is treated as when no metadata is given.
 
-    int/float/decimal -> numeric; dictionary, string, bool -> nominal; date/timestamp -> date;
-    anything else (binary, nested, null) -> string.
+    int/float/decimal -> numeric; dictionary, string, bool and null (a column with no value,
+    e.g. an all-None pandas object column) -> nominal; date/timestamp -> date; anything else
+    (binary, nested) -> string.
     """
+    if pa.types.is_null(arrow_type):
+        return NOMINAL
     if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
         return NUMERIC
     if pa.types.is_dictionary(arrow_type) or pa.types.is_boolean(arrow_type):

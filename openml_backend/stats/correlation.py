@@ -37,16 +37,16 @@ def pearson_pairwise(columns: Sequence[np.ndarray]) -> list[list[float | None]]:
     products = np.zeros((p, p))
     for start in range(0, n_rows, _BLOCK_ROWS):
         stop = min(start + _BLOCK_ROWS, n_rows)
-        block = np.empty((stop - start, p))
+        # column-major blocks: filling a column is a contiguous copy and BLAS takes X' directly
+        block = np.empty((stop - start, p), order="F")
         for k, values in enumerate(columns):
-            block[:, k] = values[start:stop]
+            np.subtract(values[start:stop], means[k], out=block[:, k])
         present = np.isfinite(block)
-        block -= means
         block[~present] = 0.0
-        mask = present.astype(np.float64)
+        mask = np.asfortranarray(present, dtype=np.float64)
         both += mask.T @ mask
         sums += block.T @ mask
-        squares += (block * block).T @ mask
+        squares += np.square(block).T @ mask
         products += block.T @ block
     return _coefficients(both, sums, squares, products)
 

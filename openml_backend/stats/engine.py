@@ -27,6 +27,8 @@ from .temporal import summarize_dates
 
 # Bump whenever the output for the same input changes; stored statistics are keyed on it.
 ENGINE_VERSION = "1"
+# Below this many rows a thread per column costs more than it saves.
+_ROWS_WORTH_A_THREAD = 50_000
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class StatsSettings:
     histogram_bins: int = 20
     max_preview_rows: int = 100
     # Features after this many (target first, then table order) get a brief entry
-    # (type, count, missing, "detail": false) so very wide data stays small.
+    # (type, count, missing, "detail": false) so very wide data stays small (~65 bytes each).
     max_detailed_features: int = 500
     max_preview_columns: int = 100
 
@@ -167,18 +169,21 @@ def _resolve_kind(declared: str | None, data: pa.ChunkedArray) -> tuple[str, pa.
 def _summarize_all(plan: list[_Column], settings: StatsSettings) -> dict[int, dict]:
     def one(column: _Column) -> dict:
         entry = _summarize(column, settings) if column.detailed else _brief(column)
-        entry["is_target"] = column.is_target
+        if column.detailed or column.is_target:
+            # brief entries leave out is_target (always false there: the target comes first) to keep
+            # very wide data small
+            entry["is_target"] = column.is_target
         if column.declared_type and column.declared_type != entry["type"]:
             entry["declared_type"] = column.declared_type
         if not column.detailed:
             entry["detail"] = False
         return entry
 
-    workers = min(4, os.cpu_count() or 1, max(1, len(plan)))
-    if workers == 1 or len(plan) < 4:
+    workers = min(4, os.cpu_count() or 1, len(plan))
+    if workers < 2 or not plan or len(plan[0].data) < _ROWS_WORTH_A_THREAD:
         return {c.position: one(c) for c in plan}
-    # numpy and arrow release the GIL in their loops, so columns are summarized side by side;
-    # the result is the same as the sequential order.
+    # numpy and arrow release the GIL in their loops, so long columns are summarized side by
+    # side; the result is the same as in sequential order.
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return dict(zip((c.position for c in plan), pool.map(one, plan)))
 

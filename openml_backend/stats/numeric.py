@@ -12,8 +12,8 @@ import numpy as np
 
 from .jsonsafe import finite_float, float_list, int_list
 
-# Each display bin is split into this many sub-bins; the sub-bin counts locate the exact order
-# statistics needed for the quartiles, so only one small sub-bin is partitioned per quartile
+# The range is split into this many sub-bins per display bin; their counts locate the exact
+# order statistics the quartiles need, so only a small sub-bin is partitioned per quartile
 # instead of the whole column.
 _SUB_BINS = 64
 _QUARTILES = (0.25, 0.5, 0.75)
@@ -53,7 +53,9 @@ def summarize_numeric(values: np.ndarray, n_bins: int, integer_min_max: tuple | 
         return result
     low, high = float(finite.min()), float(finite.max())
     mean = float(finite.mean())
-    std = math.sqrt(float(np.dot(finite - mean, finite - mean)) / (n - 1)) if n > 1 else None
+    deviations = finite - mean
+    std = math.sqrt(float(np.dot(deviations, deviations)) / (n - 1)) if n > 1 else None
+    del deviations
     if low == high:
         bins, counts, quartiles = [low, high], [n], [low, low, low]
     else:
@@ -68,7 +70,7 @@ def summarize_numeric(values: np.ndarray, n_bins: int, integer_min_max: tuple | 
 
 
 def display_edges(low: float, high: float, n_bins: int) -> np.ndarray:
-    """The histogram edges numpy.histogram would use; halves first when max - min overflows."""
+    """The histogram edges numpy.histogram uses; computed on halves when max - min overflows."""
     if math.isfinite(high - low):
         return np.linspace(low, high, n_bins + 1)
     edges = np.linspace(low / 2, high / 2, n_bins + 1) * 2
@@ -78,36 +80,32 @@ def display_edges(low: float, high: float, n_bins: int) -> np.ndarray:
 
 def _histogram_and_quartiles(finite: np.ndarray, low: float, high: float, n_bins: int):
     edges = display_edges(low, high, n_bins)
-    widths = np.diff(edges)
-    sub_edges = (edges[:-1, None] + widths[:, None] * (np.arange(_SUB_BINS) / _SUB_BINS)).ravel()
-    sub_edges = np.append(sub_edges, high)
-    # Rounding can only make neighbouring sub-edges equal, never reversed, but keep it guaranteed.
-    np.maximum.accumulate(sub_edges, out=sub_edges)
-    sub_index = bin_indices(finite, sub_edges)
-    sub_counts = np.bincount(sub_index, minlength=sub_edges.size - 1)
-    counts = sub_counts.reshape(n_bins, _SUB_BINS).sum(axis=1)
+    if math.isfinite(high - low):
+        counts, _ = np.histogram(finite, bins=n_bins, range=(low, high))
+    else:
+        counts, _ = np.histogram(finite, bins=edges)
+    sub_index, n_sub = _monotone_sub_bins(finite, low, high, n_bins * _SUB_BINS)
+    sub_counts = np.bincount(sub_index, minlength=n_sub)
     quartiles = _exact_quantiles(finite, sub_index, sub_counts, _QUARTILES)
     return float_list(edges), int_list(counts), quartiles
 
 
-def bin_indices(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Index i of the bin with edges[i] <= v < edges[i+1] for each value (last bin closed).
+def _monotone_sub_bins(finite: np.ndarray, low: float, high: float, n_sub: int) -> tuple[np.ndarray, int]:
+    """A bucket number per value that never decreases as the value grows.
 
-    `edges` must be non-decreasing and span every value. An arithmetic estimate is corrected
-    with comparisons against the edges, so the result follows the edges exactly.
+    Only monotonicity matters here (the buckets locate order statistics, they are not shown), so
+    no correction against edges is needed: floor((v - low) * scale) is monotone in v under
+    rounding. When max - min overflows the values are scaled down first.
     """
-    n_bins = edges.size - 1
-    span = float(edges[-1] - edges[0])
-    if not math.isfinite(span) or span <= 0:
-        return np.clip(np.searchsorted(edges, values, side="right") - 1, 0, n_bins - 1)
-    index = ((values - edges[0]) * (n_bins / span)).astype(np.intp)
-    np.clip(index, 0, n_bins - 1, out=index)
-    wrong = np.flatnonzero((values < edges[index]) | (values >= edges[index + 1]))
-    if wrong.size:
-        stray = values[wrong]
-        fixed = np.searchsorted(edges, stray, side="right") - 1
-        index[wrong] = np.clip(fixed, 0, n_bins - 1)
-    return index
+    halve = not math.isfinite(high - low)
+    scale = n_sub / ((high / 2 - low / 2) if halve else (high - low))
+    if not math.isfinite(scale):  # a range of a few subnormals: two buckets are still monotone
+        return (finite > low).astype(np.intp) * (n_sub - 1), n_sub
+    scaled = (finite / 2 - low / 2) if halve else (finite - low)
+    scaled *= scale
+    index = scaled.astype(np.intp)
+    np.minimum(index, n_sub - 1, out=index)
+    return index, n_sub
 
 
 def _exact_quantiles(finite, sub_index, sub_counts, probabilities) -> list[float]:

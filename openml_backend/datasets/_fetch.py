@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,8 +78,14 @@ def _configure_logging() -> None:
     root.setLevel(logging.WARNING)
 
 
-def run(request: FetchRequest, conn: Any) -> None:
-    """Child process entry point: fetch, then send exactly one message on ``conn``."""
+def run(request: FetchRequest, conn: Any, parent_alive: Any) -> None:
+    """Child process entry point: fetch, then send exactly one message on ``conn``.
+
+    ``parent_alive`` is the read end of a pipe only the web worker writes to: when the worker
+    dies (a gunicorn timeout kill), it reads end-of-file and this process exits at once, so
+    no orphan keeps writing into a cache folder whose lock is gone.
+    """
+    threading.Thread(target=_exit_when_parent_dies, args=(parent_alive,), daemon=True).start()
     _configure_logging()
     try:
         outcome: tuple[str, Any] = ("ok", _fetch(request))
@@ -88,6 +95,14 @@ def run(request: FetchRequest, conn: Any) -> None:
         conn.send(outcome)
     finally:
         conn.close()
+
+
+def _exit_when_parent_dies(parent_alive: Any) -> None:
+    try:
+        parent_alive.recv()  # nothing is ever sent: returns only by EOFError
+    except BaseException:  # noqa: BLE001 - EOF or a broken pipe: either way the parent is gone
+        pass
+    os._exit(70)
 
 
 def _configure_client(openml: Any, request: FetchRequest) -> None:

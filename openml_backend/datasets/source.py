@@ -173,7 +173,7 @@ def _valid_id(dataset_id: Any) -> int:
 # --- loading ------------------------------------------------------------------------------
 
 def _load(dataset_id: int, settings: OpenMLSettings, deadline: float) -> LoadedDataset:
-    did_dir = _fetch.client_dataset_dir(settings.cache_dir, settings.server_url, dataset_id)
+    did_dir = _fetch.client_dataset_dir(_cache_root(settings), settings.server_url, dataset_id)
     with _dataset_lock(settings, dataset_id, exclusive=False, deadline=deadline):
         info = _read_marker(did_dir)
         if info is not None:
@@ -190,7 +190,7 @@ def _load(dataset_id: int, settings: OpenMLSettings, deadline: float) -> LoadedD
 
 
 def _describe(dataset_id: int, settings: OpenMLSettings, deadline: float) -> DatasetDescription:
-    did_dir = _fetch.client_dataset_dir(settings.cache_dir, settings.server_url, dataset_id)
+    did_dir = _fetch.client_dataset_dir(_cache_root(settings), settings.server_url, dataset_id)
     with _dataset_lock(settings, dataset_id, exclusive=False, deadline=deadline):
         description = _cached_description(dataset_id, did_dir)
         if description is not None:
@@ -328,7 +328,12 @@ def _flag(element: ET.Element, tag: str) -> bool:
 def _lock_path(settings: OpenMLSettings, dataset_id: int) -> Path:
     server_dir = _fetch.client_dataset_dir("", settings.server_url, 0).parent.parent
     safe = "_".join(server_dir.parts) or "server"
-    return Path(settings.cache_dir, ".locks", safe, f"{dataset_id}.lock")
+    return Path(_cache_root(settings), ".locks", safe, f"{dataset_id}.lock")
+
+
+def _cache_root(settings: OpenMLSettings) -> str:
+    # Absolute: the fetch process may not share the worker's working directory.
+    return os.path.abspath(settings.cache_dir)
 
 
 @contextmanager
@@ -377,17 +382,24 @@ def _run_fetch(dataset_id: int, settings: OpenMLSettings, mode: str, deadline: f
     request = _fetch.FetchRequest(
         dataset_id=dataset_id,
         server_url=settings.server_url,
-        cache_root=settings.cache_dir,
+        cache_root=_cache_root(settings),
         apikey=settings.apikey,
         retries=settings.retries,
         mode=mode,
     )
     context = _fetch_context()
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_fetch.run, args=(request, sender), name=f"openml-fetch-{dataset_id}", daemon=True)
+    parent_alive_reader, parent_alive_writer = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_fetch.run,
+        args=(request, sender, parent_alive_reader),
+        name=f"openml-fetch-{dataset_id}",
+        daemon=True,
+    )
     try:
         process.start()
         sender.close()
+        parent_alive_reader.close()
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not receiver.poll(remaining):
             raise OpenMLUnavailable(dataset_id, f"OpenML did not answer within {settings.timeout:g} s")
@@ -407,5 +419,6 @@ def _run_fetch(dataset_id: int, settings: OpenMLSettings, mode: str, deadline: f
             process.kill()
             process.join(timeout=5)
         receiver.close()
+        parent_alive_writer.close()
         if process.pid is not None and process.exitcode is not None:
             process.close()

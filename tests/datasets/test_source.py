@@ -403,3 +403,48 @@ def test_processes_loading_one_cold_dataset_at_once_all_succeed_and_download_onc
 
     assert results == [shape] * 3
     assert standin_openml.data_downloads(dataset_id) == downloads_before + 1
+
+
+def _processes_with_environment_token(token: str) -> set[int]:
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if token.encode() in (entry / "environ").read_bytes():
+                pids.add(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc to find the processes")
+def test_a_killed_worker_leaves_no_fetch_process_behind(standin_openml, openml_settings, tmp_path):
+    token = f"OPENML_BACKEND_TEST_TOKEN={time.time_ns()}"
+    script = tmp_path / "load_one.py"
+    script.write_text(_LOADER_SCRIPT, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), token.split("=")[0]: token.split("=")[1]}
+    before = standin_openml.count("GET", "/api/v1/xml/data/9904")
+    worker = subprocess.Popen(
+        [sys.executable, str(script), openml_settings.server_url, openml_settings.cache_dir, "9904"],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while standin_openml.count("GET", "/api/v1/xml/data/9904") == before:  # the fetch is hanging
+            assert time.monotonic() < deadline and worker.poll() is None
+            time.sleep(0.05)
+        assert len(_processes_with_environment_token(token)) >= 3  # worker, forkserver, fetch
+
+        worker.kill()
+        worker.wait(timeout=10)
+
+        deadline = time.monotonic() + 20
+        while _processes_with_environment_token(token) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _processes_with_environment_token(token) == set()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(timeout=10)

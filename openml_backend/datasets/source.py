@@ -49,6 +49,7 @@ from ._featureinfo_placeholder import FeatureInfo  # TODO(lead): import from ope
 logger = logging.getLogger(__name__)
 
 _OML = "{http://openml.org/openml}"
+_FETCH_START_METHODS = ("forkserver", "spawn")
 _LOCK_POLL_SECONDS = 0.05
 
 
@@ -94,11 +95,23 @@ class OpenMLSettings:
     timeout: float = 30.0
     retries: int = 1
     apikey: str | None = None
+    # "forkserver": ~0.1 s per cold fetch, but keeps a ~240 MiB process (openml imported) per
+    # worker; "spawn": nothing resident, ~3.5 s per cold fetch (bench/openml_fetch_overhead.py).
+    fetch_start_method: str = "forkserver"
+
+    def __post_init__(self) -> None:
+        if not self.timeout > 0:
+            raise ValueError("OpenMLSettings.timeout must be a positive number of seconds")
+        if self.retries < 1:
+            raise ValueError("OpenMLSettings.retries must be at least 1")
+        if self.fetch_start_method not in _FETCH_START_METHODS:
+            raise ValueError(f"OpenMLSettings.fetch_start_method must be one of {_FETCH_START_METHODS}")
 
     def __repr__(self) -> str:  # keep the API key out of logs and tracebacks
         return (
             f"OpenMLSettings(server_url={self.server_url!r}, cache_dir={self.cache_dir!r}, "
-            f"timeout={self.timeout!r}, retries={self.retries!r}, apikey={'***' if self.apikey else None})"
+            f"timeout={self.timeout!r}, retries={self.retries!r}, apikey={'***' if self.apikey else None}, "
+            f"fetch_start_method={self.fetch_start_method!r})"
         )
 
 
@@ -361,20 +374,17 @@ def _dataset_lock(settings: OpenMLSettings, dataset_id: int, *, exclusive: bool,
 
 # --- the child process ---------------------------------------------------------------------
 
-_context_lock = threading.Lock()
-_context: Any = None
+_contexts_lock = threading.Lock()
 
 
-def _fetch_context() -> Any:
-    """The multiprocessing context for fetches: a forkserver that preloads the client."""
-    global _context
-    with _context_lock:
-        if _context is None:
-            context = multiprocessing.get_context("forkserver")
+def _fetch_context(start_method: str) -> Any:
+    """The multiprocessing context for fetches; the forkserver preloads the client once."""
+    context = multiprocessing.get_context(start_method)
+    if start_method == "forkserver":
+        with _contexts_lock:
             # _fetch_env first: it must set XDG_CONFIG_HOME/OPENML_CACHE_DIR before openml imports.
             context.set_forkserver_preload(["openml_backend.datasets._fetch_env", "openml"])
-            _context = context
-        return _context
+    return context
 
 
 def _run_fetch(dataset_id: int, settings: OpenMLSettings, mode: str, deadline: float) -> None:
@@ -387,7 +397,7 @@ def _run_fetch(dataset_id: int, settings: OpenMLSettings, mode: str, deadline: f
         retries=settings.retries,
         mode=mode,
     )
-    context = _fetch_context()
+    context = _fetch_context(settings.fetch_start_method)
     receiver, sender = context.Pipe(duplex=False)
     parent_alive_reader, parent_alive_writer = context.Pipe(duplex=False)
     process = context.Process(

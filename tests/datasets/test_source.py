@@ -448,3 +448,20 @@ def test_a_killed_worker_leaves_no_fetch_process_behind(standin_openml, openml_s
         if worker.poll() is None:
             worker.kill()
             worker.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_the_spawn_start_method_loads_too(openml_settings):
+    settings = OpenMLSettings(openml_settings.server_url, openml_settings.cache_dir, timeout=60.0, fetch_start_method="spawn")
+
+    dataset = load_dataset(61, settings)
+
+    assert (dataset.table.num_rows, dataset.source_format) == (150, "parquet")
+
+
+@pytest.mark.parametrize(
+    "bad", [{"timeout": 0}, {"timeout": -1.0}, {"retries": 0}, {"fetch_start_method": "fork"}]
+)
+def test_settings_reject_unusable_values(tmp_path, bad):
+    with pytest.raises(ValueError):
+        OpenMLSettings("http://127.0.0.1:1/api/v1/xml", str(tmp_path), **bad)

@@ -164,6 +164,15 @@ def load_dataset(dataset_id: Any, settings: OpenMLSettings) -> LoadedDataset:
     return _guarded(dataset_id, lambda did: _load(did, settings, deadline))
 
 
+def invalidate_dataset(dataset_id: Any, settings: OpenMLSettings) -> None:
+    """Forget the locally cached files of a dataset, so the next load fetches it again.
+
+    Waits (within ``settings.timeout``) for loads in progress. Raises only ``DatasetError``.
+    """
+    deadline = time.monotonic() + settings.timeout
+    _guarded(dataset_id, lambda did: _invalidate(did, settings, deadline))
+
+
 def _guarded(dataset_id: Any, action: Any) -> Any:
     did = _valid_id(dataset_id)
     try:
@@ -200,6 +209,12 @@ def _load(dataset_id: int, settings: OpenMLSettings, deadline: float) -> LoadedD
             if info is None:
                 raise DatasetUnparseable(dataset_id, "the fetch finished without complete data")
         return _read_complete(dataset_id, did_dir, info)
+
+
+def _invalidate(dataset_id: int, settings: OpenMLSettings, deadline: float) -> None:
+    did_dir = _fetch.client_dataset_dir(_cache_root(settings), settings.server_url, dataset_id)
+    with _dataset_lock(settings, dataset_id, exclusive=True, deadline=deadline):
+        shutil.rmtree(did_dir, ignore_errors=True)
 
 
 def _describe(dataset_id: int, settings: OpenMLSettings, deadline: float) -> DatasetDescription:
@@ -243,6 +258,8 @@ def _read_complete(dataset_id: int, did_dir: Path, info: dict[str, Any]) -> Load
 
             table = feather.read_table(data_path, memory_map=True)
     except (pa.ArrowException, OSError) as exc:
+        # Unmark the folder: the next load wipes it and fetches again instead of failing forever.
+        (did_dir / _fetch.MARKER_NAME).unlink(missing_ok=True)
         raise DatasetUnparseable(dataset_id, f"the dataset's data file cannot be read ({type(exc).__name__})") from None
     try:
         features = _parse_features((did_dir / "features.xml").read_bytes(), description)

@@ -29,6 +29,7 @@ from openml_backend.datasets.source import (
     OpenMLSettings,
     OpenMLUnavailable,
     describe_dataset,
+    invalidate_dataset,
     load_dataset,
 )
 from tests.standin_openml import StandinOpenML
@@ -341,6 +342,28 @@ def test_a_warm_load_makes_no_request(standin_openml, openml_settings):
 
     assert again.table.num_rows == 898
     assert len(standin_openml.requests) == before
+
+
+def test_invalidate_makes_the_next_load_fetch_again(standin_openml, openml_settings):
+    load_dataset(61, openml_settings)
+    downloads = standin_openml.data_downloads(61)
+
+    invalidate_dataset(61, openml_settings)
+    dataset = load_dataset(61, openml_settings)
+
+    assert dataset.table.num_rows == 150
+    assert standin_openml.data_downloads(61) == downloads + 1
+
+
+def test_an_unreadable_complete_cache_fails_once_then_is_fetched_again(standin_openml, openml_settings):
+    load_dataset(61, openml_settings)
+    (dataset_dir(openml_settings, 61) / "dataset_61.pq").write_bytes(b"PAR1 damaged on disk PAR1")
+
+    with pytest.raises(DatasetUnparseable):
+        load_dataset(61, openml_settings)
+    dataset = load_dataset(61, openml_settings)
+
+    assert dataset.table.num_rows == 150
 
 
 def test_describe_fetches_only_the_description_then_uses_the_cache(standin_openml, openml_settings):

@@ -520,3 +520,16 @@ def test_the_worker_never_imports_openml_and_nothing_is_written_to_home(openml_s
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [150, False]
     assert list(home.iterdir()) == []  # no ~/.config/openml, no ~/.cache/openml
     assert [p.name for p in temp.iterdir()] == [f"openml-backend-client-{os.getuid()}"]
+
+
+def test_threads_loading_one_cold_dataset_share_one_download(standin_openml, openml_settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    downloads_before = standin_openml.data_downloads(2)
+    standin_openml.set_fault(2, "slow", on="description", seconds=0.5)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        shapes = list(pool.map(lambda _: load_dataset(2, openml_settings).table.shape, range(4)))
+
+    assert shapes == [(898, 39)] * 4
+    assert standin_openml.data_downloads(2) == downloads_before + 1

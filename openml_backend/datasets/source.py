@@ -47,7 +47,7 @@ from typing import Any, Iterator
 import pyarrow as pa
 
 from . import _fetch
-from ._featureinfo_placeholder import FeatureInfo  # TODO(lead): import from openml_backend.stats
+from ..stats import FeatureInfo
 
 __all__ = [
     "DatasetDescription",

@@ -1,0 +1,36 @@
+# The two commands of the README: `make run` (install + start the development server on :8000)
+# and `make test` (install + run every test). Everything else here serves those two.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PIP := $(BIN)/python -m pip install --disable-pip-version-check --quiet
+
+.PHONY: install install-dev run test migrate
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(PIP) -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(PIP) -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime-installed
+
+install-dev: $(VENV)/.dev-installed
+
+## Start the development server (SQLite in ./data, OpenML's test server) on http://127.0.0.1:$(PORT)
+run: install
+	ENVIRONMENT=development $(BIN)/flask --app autoapp run --host 127.0.0.1 --port $(PORT)
+
+## Install everything and run the whole test suite (SQLite and MariaDB)
+test: install-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Apply database migrations for the current ENVIRONMENT
+migrate: install
+	$(BIN)/flask --app autoapp db upgrade

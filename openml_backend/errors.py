@@ -1,0 +1,157 @@
+"""The API's one error shape: exceptions raised anywhere, rendered as RFC 9457 problem+json.
+
+Every 4xx and 5xx the service sends, its own or Werkzeug's (404, 405, 413, ...), and every
+unexpected exception, leaves through `register_error_handlers`, so a client never sees HTML or
+a traceback. Body: {"type", "title", "status", "code", "detail", "request_id", ...extra}.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, g
+from werkzeug.exceptions import HTTPException
+
+from .jsonio import json_response
+
+PROBLEM_JSON = "application/problem+json"
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error with an HTTP status, a stable machine-readable `code` and a human message."""
+
+    status = 500
+    code = "internal_error"
+    message = "The server could not complete the request."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        self.message = message or self.message
+        self.code = code or self.code
+        self.status = status or self.status
+        self.headers = dict(headers or {})
+        self.extra = extra
+        super().__init__(self.message)
+
+
+class BadRequest(ApiError):
+    status, code, message = 400, "bad_request", "The request is malformed."
+
+
+class Unauthorized(ApiError):
+    status, code, message = 401, "unauthorized", "Authentication is required."
+
+
+class Forbidden(ApiError):
+    status, code, message = 403, "forbidden", "You may not access this resource."
+
+
+class NotFound(ApiError):
+    status, code, message = 404, "not_found", "The resource does not exist."
+
+
+class Conflict(ApiError):
+    status, code, message = 409, "conflict", "The request conflicts with the current state."
+
+
+class PayloadTooLarge(ApiError):
+    status, code, message = 413, "payload_too_large", "The request body is too large."
+
+
+class UnsupportedMediaType(ApiError):
+    status, code, message = 415, "unsupported_media_type", "The request body must be application/json."
+
+
+class _RetryableError(ApiError):
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        if retry_after is not None:
+            self.headers["Retry-After"] = str(max(1, int(retry_after)))
+
+
+class TooManyRequests(_RetryableError):
+    status, code, message = 429, "too_many_requests", "Too many requests; try again later."
+
+
+class BadGateway(ApiError):
+    status, code, message = 502, "bad_gateway", "An upstream service answered with something unusable."
+
+
+class ServiceUnavailable(_RetryableError):
+    status, code, message = 503, "service_unavailable", "The service is temporarily unavailable."
+
+
+# Werkzeug's exceptions get stable codes of our own; their HTML descriptions are replaced.
+_HTTP_CODES = {
+    400: ("bad_request", "The request is malformed."),
+    401: ("unauthorized", "Authentication is required."),
+    403: ("forbidden", "You may not access this resource."),
+    404: ("not_found", "No endpoint at this path."),
+    405: ("method_not_allowed", "This method is not allowed on this path."),
+    406: ("not_acceptable", "No acceptable representation."),
+    408: ("request_timeout", "The request took too long to arrive."),
+    411: ("length_required", "A Content-Length header is required."),
+    413: ("payload_too_large", "The request body is too large."),
+    414: ("uri_too_long", "The request URI is too long."),
+    415: ("unsupported_media_type", "The request body must be application/json."),
+    416: ("range_not_satisfiable", "The requested range cannot be served."),
+    429: ("too_many_requests", "Too many requests; try again later."),
+    431: ("request_header_fields_too_large", "The request headers are too large."),
+}
+
+
+def problem_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
+    """Return the problem+json response every error leaves through."""
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    body = {"type": "about:blank", "title": title, "status": status, "code": code, "detail": message}
+    body.update(extra)
+    body["request_id"] = g.get("request_id")
+    response = json_response(body, status=status, mimetype=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _render_api_error(error: ApiError) -> Response:
+    return problem_response(error.status, error.code, error.message, error.headers, **error.extra)
+
+
+def _render_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    code, message = _HTTP_CODES.get(status, ("http_error", "The request could not be served."))
+    headers = {}
+    if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+        headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+    if status >= 500:
+        code, message = "internal_error", ApiError.message
+    return problem_response(status, code, message, headers)
+
+
+def _render_unexpected(error: Exception) -> Response:
+    if isinstance(error, HTTPException):
+        return _render_http_exception(error)
+    log.exception("unhandled error", extra={"error_type": type(error).__name__})
+    return problem_response(500, "internal_error", ApiError.message)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render every error of `app` in the one problem+json shape."""
+    app.register_error_handler(ApiError, _render_api_error)
+    app.register_error_handler(HTTPException, _render_http_exception)
+    app.register_error_handler(Exception, _render_unexpected)

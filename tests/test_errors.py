@@ -1,0 +1,107 @@
+"""The one error shape: every 4xx and 5xx is problem+json with a stable code, never HTML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from openml_backend import create_app
+from openml_backend.config import TestingConfig
+from openml_backend.errors import NotFound, ServiceUnavailable
+from openml_backend.jsonio import json_response, read_json_object
+
+PROBLEM_KEYS = {"type", "title", "status", "code", "detail", "request_id"}
+
+
+@pytest.fixture
+def probe_app(tmp_path: Path) -> Flask:
+    """An app with a few routes that exercise the error paths (no database needed)."""
+    app = create_app(TestingConfig(environ={"DATA_DIR": str(tmp_path)}, MAX_CONTENT_LENGTH=2048))
+
+    @app.post("/probe/echo")
+    def echo():
+        return json_response(read_json_object())
+
+    @app.get("/probe/crash")
+    def crash():
+        raise RuntimeError("secret internals /srv/app/db.py")
+
+    @app.get("/probe/missing")
+    def missing():
+        raise NotFound("No such thing.", code="thing_not_found", thing_id=7)
+
+    @app.get("/probe/busy")
+    def busy():
+        raise ServiceUnavailable("Upstream is down.", code="upstream_down", retry_after=30)
+
+    return app
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    body = response.json
+    assert PROBLEM_KEYS <= set(body)
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["request_id"] == response.headers["X-Request-ID"]
+    text = response.get_data(as_text=True)
+    assert "<html" not in text.lower() and "Traceback" not in text
+    return body
+
+
+def test_unknown_path_is_404(probe_app: Flask) -> None:
+    assert_problem(probe_app.test_client().get("/no/such/path"), 404, "not_found")
+
+
+def test_wrong_method_is_405_with_allow(probe_app: Flask) -> None:
+    response = probe_app.test_client().delete("/health")
+    assert_problem(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["Allow"]
+
+
+def test_oversized_body_is_413(probe_app: Flask) -> None:
+    response = probe_app.test_client().post("/probe/echo", data=b"{" + b" " * 4096 + b"}",
+                                             content_type="application/json")
+    assert_problem(response, 413, "payload_too_large")
+
+
+def test_unexpected_exception_is_500_without_details(probe_app: Flask) -> None:
+    body = assert_problem(probe_app.test_client().get("/probe/crash"), 500, "internal_error")
+    assert "secret internals" not in body["detail"]
+
+
+def test_api_error_carries_extra_members(probe_app: Flask) -> None:
+    body = assert_problem(probe_app.test_client().get("/probe/missing"), 404, "thing_not_found")
+    assert body["detail"] == "No such thing."
+    assert body["thing_id"] == 7
+
+
+def test_retryable_error_sets_retry_after(probe_app: Flask) -> None:
+    response = probe_app.test_client().get("/probe/busy")
+    assert_problem(response, 503, "upstream_down")
+    assert response.headers["Retry-After"] == "30"
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status", "code"),
+    [
+        (b"{not json", "application/json", 400, "malformed_json"),
+        (b"[1, 2]", "application/json", 400, "malformed_json"),
+        (b"\"text\"", "application/json", 400, "malformed_json"),
+        (b"", "application/json", 400, "missing_body"),
+        (b"a=b", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+        (b"\xff\xfe\x00", "application/json", 400, "malformed_json"),
+    ],
+)
+def test_bad_json_bodies(probe_app: Flask, data: bytes, content_type: str, status: int, code: str) -> None:
+    response = probe_app.test_client().post("/probe/echo", data=data, content_type=content_type)
+    assert_problem(response, status, code)
+
+
+def test_good_json_body_passes(probe_app: Flask) -> None:
+    response = probe_app.test_client().post("/probe/echo", json={"a": "ünïcode", "b": [1, 2]})
+    assert response.status_code == 200
+    assert response.json == {"a": "ünïcode", "b": [1, 2]}

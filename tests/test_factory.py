@@ -1,0 +1,194 @@
+"""create_app and load_config: each environment, and every refusal to start in production."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from openml_backend import create_app
+from openml_backend.config import (
+    DEVELOPMENT_APP_SECRET_KEY,
+    DEVELOPMENT_JWT_SECRET_KEY,
+    OPENML_PRODUCTION_SERVER,
+    OPENML_TEST_SERVER,
+    ConfigError,
+    DevelopmentConfig,
+    ProductionConfig,
+    TestingConfig,
+    load_config,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+STRONG_APP_KEY = "a" * 16 + "b" * 16 + "c" * 8
+STRONG_JWT_KEY = "d" * 20 + "e" * 20
+
+
+def production_env(**changes: str | None) -> dict[str, str]:
+    env = {
+        "ENVIRONMENT": "production",
+        "APP_SECRET_KEY": STRONG_APP_KEY,
+        "JWT_SECRET_KEY": STRONG_JWT_KEY,
+        "DATABASE_URI": "mysql://user:s3cret@db.internal:3306/openml?charset=utf8mb4",
+        "CORS_ORIGINS": "https://www.openml.org",
+    }
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def test_development_defaults(tmp_path: Path) -> None:
+    config = load_config({"ENVIRONMENT": "development", "DATA_DIR": str(tmp_path)})
+    assert isinstance(config, DevelopmentConfig)
+    assert config.LOG_LEVEL == "DEBUG"
+    assert config.OPENML_SERVER_URL == OPENML_TEST_SERVER
+    assert config.SQLALCHEMY_DATABASE_URI == f"sqlite:///{tmp_path.resolve() / 'openml.db'}"
+    assert config.AUTO_MIGRATE is True
+
+
+def test_production_defaults() -> None:
+    config = load_config(production_env())
+    assert isinstance(config, ProductionConfig)
+    assert config.LOG_LEVEL == "WARNING"
+    assert config.OPENML_SERVER_URL == OPENML_PRODUCTION_SERVER
+    assert config.SQLALCHEMY_DATABASE_URI.startswith("mysql+pymysql://user:s3cret@db.internal:3306/openml")
+    assert config.SQLALCHEMY_ENGINE_OPTIONS["pool_pre_ping"] is True
+    assert config.AUTO_MIGRATE is False
+
+
+def test_testing_environment_never_reaches_a_real_openml() -> None:
+    config = load_config({"ENVIRONMENT": "testing"})
+    assert isinstance(config, TestingConfig)
+    assert config.TESTING is True
+    assert "openml.org" not in config.OPENML_SERVER_URL
+
+
+def test_seed_testing_variable_selects_the_openml_test_server_in_production() -> None:
+    assert load_config(production_env(TESTING="True")).OPENML_SERVER_URL == OPENML_TEST_SERVER
+    assert load_config(production_env(TESTING="False")).OPENML_SERVER_URL == OPENML_PRODUCTION_SERVER
+
+
+def test_openml_server_url_overrides_everything() -> None:
+    env = production_env(TESTING="True", OPENML_SERVER_URL="http://127.0.0.1:8081/api/v1/xml")
+    assert load_config(env).OPENML_SERVER_URL == "http://127.0.0.1:8081/api/v1/xml"
+
+
+def test_unset_environment_means_development_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING"):
+        config = load_config({"DATA_DIR": str(tmp_path)})
+    assert isinstance(config, DevelopmentConfig)
+    assert [r.getMessage() for r in caplog.records] == ["ENVIRONMENT is not set; using development"]
+
+
+@pytest.mark.parametrize("name", ["prod", "Production", "staging", "dev "])
+def test_unknown_environment_is_refused(name: str) -> None:
+    with pytest.raises(ConfigError, match="ENVIRONMENT must be one of development, production, testing"):
+        load_config({"ENVIRONMENT": name})
+
+
+@pytest.mark.parametrize(
+    ("changes", "variable"),
+    [
+        ({"APP_SECRET_KEY": None}, "APP_SECRET_KEY"),
+        ({"JWT_SECRET_KEY": None}, "JWT_SECRET_KEY"),
+        ({"APP_SECRET_KEY": "short-secret"}, "APP_SECRET_KEY"),
+        ({"JWT_SECRET_KEY": "x" * 31}, "JWT_SECRET_KEY"),
+        ({"APP_SECRET_KEY": "CHANGE-ME-" + "x" * 40}, "APP_SECRET_KEY"),
+        ({"JWT_SECRET_KEY": "please-change-me-" + "y" * 40}, "JWT_SECRET_KEY"),
+        ({"APP_SECRET_KEY": DEVELOPMENT_APP_SECRET_KEY}, "APP_SECRET_KEY"),
+        ({"JWT_SECRET_KEY": DEVELOPMENT_JWT_SECRET_KEY}, "JWT_SECRET_KEY"),
+        ({"DATABASE_URI": None}, "DATABASE_URI"),
+        ({"DATABASE_URI": "sqlite:////app/data/openml.db"}, "DATABASE_URI"),
+        ({"DATABASE_URI": "postgresql://u:p@h/db"}, "DATABASE_URI"),
+        ({"CORS_ORIGINS": "*"}, "CORS_ORIGINS"),
+        ({"CORS_ORIGINS": "https://www.openml.org, *"}, "CORS_ORIGINS"),
+        ({"TESTING": "yes"}, "TESTING"),
+        ({"SMTP_PORT": "smtp"}, "SMTP_PORT"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    ],
+)
+def test_production_refuses_to_start(changes: dict[str, str | None], variable: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_config(production_env(**changes))
+    message = str(refused.value)
+    assert variable in message
+    assert "\n" not in message
+    assert "s3cret" not in message
+
+
+def test_create_app_exits_with_one_line_on_bad_environment() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "import autoapp"],
+        cwd=REPO_ROOT,
+        env={"ENVIRONMENT": "staging", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: ENVIRONMENT must be one of development, production, testing (got 'staging')"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected_code", "expected_text"),
+    [
+        ({"ENVIRONMENT": "production"}, 78, "APP_SECRET_KEY is required in production"),
+        ({"ENVIRONMENT": "nope"}, 78, "ENVIRONMENT must be one of"),
+    ],
+)
+def test_config_check_command(env: dict[str, str], expected_code: int, expected_text: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "openml_backend.config", "check"],
+        cwd=REPO_ROOT,
+        env={**env, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == expected_code
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert expected_text in result.stderr
+
+
+def test_config_check_accepts_a_valid_production_environment_and_masks_the_password() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "openml_backend.config", "check"],
+        cwd=REPO_ROOT,
+        env={**production_env(), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "environment=production" in result.stdout
+    assert "s3cret" not in result.stdout + result.stderr
+
+
+def test_dotenv_is_read_in_development_only_and_real_variables_win(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("LOG_LEVEL=ERROR\nURL_API=http://from-dotenv\n")
+    dev = load_config({"ENVIRONMENT": "development", "DOTENV_PATH": str(dotenv), "URL_API": "http://real",
+                       "DATA_DIR": str(tmp_path)})
+    assert dev.LOG_LEVEL == "ERROR"
+    assert dev.URL_API == "http://real"
+    prod = load_config(production_env(DOTENV_PATH=str(dotenv)))
+    assert prod.LOG_LEVEL == "WARNING"
+
+
+def test_create_app_accepts_a_config_object_and_a_dict(tmp_path: Path) -> None:
+    app = create_app(TestingConfig(environ={"DATA_DIR": str(tmp_path)}))
+    assert app.config["ENVIRONMENT"] == "testing"
+    assert app.testing
+    app = create_app({"DATA_DIR": str(tmp_path), "LOG_LEVEL": "ERROR"})
+    assert app.config["LOG_LEVEL"] == "ERROR"
+    with pytest.raises(TypeError):
+        create_app(42)

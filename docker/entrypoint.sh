@@ -19,12 +19,16 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly here
 readonly app_dir="${here%/*}"
 
+timestamp() {
+    date -u +%Y-%m-%dT%H:%M:%S.%3N+00:00
+}
+
 # One JSON line, like every other log line of the container. Messages are fixed
 # strings or validated values, so they need no JSON escaping beyond quotes.
 log() {
     local level="$1" message="$2"
-    printf '{"time": "%s", "level": "%s", "logger": "entrypoint", "message": "%s"}\n' \
-        "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" "$level" "${message//\"/\'}"
+    printf '{"ts": "%s", "level": "%s", "logger": "entrypoint", "message": "%s"}\n' \
+        "$(timestamp)" "$level" "${message//\"/\'}"
 }
 
 die() {
@@ -69,7 +73,8 @@ apply_environment_defaults() {
 # Fails fast, with the app's own one-line message, on a variable production refuses.
 check_configuration() {
     local status=0
-    (cd "$app_dir" && python -m openml_backend.config check) || status=$?
+    # Its "configuration ok" line is not JSON; the app logs the same facts at start.
+    (cd "$app_dir" && python -m openml_backend.config check >/dev/null) || status=$?
     if ((status != 0)); then
         exit "$status"
     fi
@@ -97,8 +102,8 @@ serve() {
     gunicorn_level="${LOG_LEVEL,,}"
 
     check_configuration
-    printf '{"time": "%s", "level": "INFO", "logger": "entrypoint", "message": "starting gunicorn", "environment": "%s", "workers": %s, "workers_from": "%s", "cpus": "%s", "memory_limit_mib": "%s", "threads": %s, "timeout": %s, "log_level": "%s", "reload": %s}\n' \
-        "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" "$ENVIRONMENT" "$workers" "$source" "$cpus" "$memory_mib" \
+    printf '{"ts": "%s", "level": "INFO", "logger": "entrypoint", "message": "starting gunicorn", "environment": "%s", "workers": %s, "workers_from": "%s", "cpus": "%s", "memory_limit_mib": "%s", "threads": %s, "timeout": %s, "log_level": "%s", "reload": %s}\n' \
+        "$(timestamp)" "$ENVIRONMENT" "$workers" "$source" "$cpus" "$memory_mib" \
         "$threads" "$timeout" "$gunicorn_level" "$([[ ${#reload_flag[@]} -gt 0 ]] && echo true || echo false)"
 
     cd "$app_dir"

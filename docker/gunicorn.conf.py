@@ -15,8 +15,8 @@ import json
 import logging
 import os
 import shutil
-import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND") or "0.0.0.0:5000"
@@ -39,12 +39,12 @@ access_log_format = "%(m)s %(U)s %(s)s"
 
 
 class JsonLogFormatter(logging.Formatter):
-    """Render a log record as one JSON object; access records become structured fields."""
+    """Render a log record as one JSON object with the keys of the app's own lines
+    (openml_backend/logs.py); access records become structured fields."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
         }
@@ -93,6 +93,8 @@ logconfig_dict = {
         "gunicorn.error": {"handlers": ["stdout"], "propagate": False},
         "gunicorn.access": {"level": "INFO", "handlers": ["stdout"], "propagate": False},
     },
+    # The application configures the root logger itself (JSON lines, LOG_LEVEL).
+    "root": {"handlers": []},
 }
 
 

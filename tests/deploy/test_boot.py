@@ -1,0 +1,155 @@
+"""Boot the app the way the kubelet starts the container, for development and production.
+
+The environment is built from the committed ConfigMap and Secret with Kubernetes' rules
+(envFrom, secretKeyRef); production's Secret is the one the seed README's `kubectl create
+secret` command makes. Only DATABASE_URI (a temporary SQLite file; a fresh MariaDB database),
+OPENML_SERVER_URL (a closed local port: nothing may reach a real OpenML) and the port are
+overridden. docker/entrypoint.sh runs for real, gunicorn and all.
+"""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymysql
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+
+from tests.deploy import kube
+from tests.deploy.running import Server, image_like_environment, run_entrypoint, serving
+from tests.support.services import closed_port, fresh_mariadb_database, free_port
+
+pytestmark = pytest.mark.slow
+
+HEAD_REVISION = ScriptDirectory(str(kube.REPO_ROOT / "migrations")).get_current_head()
+
+
+def probe_budget(probe: dict) -> float:
+    """Seconds the kubelet gives a probe before it gives up on the container."""
+    return probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3) + probe.get("initialDelaySeconds", 0)
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'db' / 'openml.db'}"
+        return
+    with fresh_mariadb_database("openml_backend_k8s") as uri:
+        # Written the way the seed's Secret writes it: plain mysql://, no driver.
+        yield make_url(uri).set(drivername="mysql").render_as_string(hide_password=False)
+
+
+def schema_revision(database_uri: str) -> str | None:
+    url = make_url(database_uri)
+    if url.get_backend_name() == "sqlite":
+        with sqlite3.connect(url.database) as connection:
+            return connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    connection = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username,
+                                 password=url.password or "", database=url.database)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT version_num FROM alembic_version")
+        return cursor.fetchone()[0]
+
+
+def pod_environment(environment: str, database_uri: str, scratch: Path) -> dict[str, str]:
+    (scratch / "db").mkdir(parents=True, exist_ok=True)
+    return {
+        **image_like_environment(scratch),
+        **kube.kubelet_environment(environment),
+        "DATABASE_URI": database_uri,
+        "OPENML_SERVER_URL": f"http://127.0.0.1:{closed_port()}/api/v1/xml",
+    }
+
+
+def send_slow_request_across_sigterm(server: Server) -> bytes:
+    """Start a request, SIGTERM gunicorn while it is in flight, then finish it; return the response.
+
+    The client sends the request line and one header, and the rest only after gunicorn has
+    begun its shutdown (new connections refused): a slow client, which every server meets.
+    """
+    request_id = b"in-flight-across-sigterm"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as client:
+        client.sendall(b"GET /health HTTP/1.1\r\nHost: openml-backend\r\n")
+        time.sleep(1.0)  # a worker thread has taken the connection and waits for the headers
+        server.process.send_signal(15)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:  # shutdown has begun once the port refuses
+            try:
+                socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+            except ConnectionRefusedError:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("gunicorn kept accepting connections after SIGTERM")
+        client.sendall(b"X-Request-ID: " + request_id + b"\r\nConnection: close\r\n\r\n")
+        response = b""
+        while chunk := client.recv(65536):
+            response += chunk
+    assert b"X-Request-ID: " + request_id in response, response
+    return response
+
+
+@pytest.mark.parametrize(
+    ("environment", "database"),
+    [("development", "sqlite"), ("production", "mariadb")],
+    indirect=["database"],
+)
+def test_boots_serves_and_stops_like_a_pod(environment: str, database: str, tmp_path: Path) -> None:
+    deployment = kube.deployment(environment)
+    container = kube.flask_container(deployment)
+    pod = deployment["spec"]["template"]["spec"]
+    env = pod_environment(environment, database, tmp_path)
+    configured_workers = int(env["GUNICORN_WORKERS"])
+
+    if environment == "production":
+        # What the release Job runs before the Deployment rolls out (workers never run DDL).
+        migrated = run_entrypoint(env, "migrate")
+        assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+        assert schema_revision(database) == HEAD_REVISION
+
+    with serving(env, free_port(), tmp_path / "pod.log") as server:
+        server.wait_until_answering(container["startupProbe"]["httpGet"]["path"], probe_budget(container["startupProbe"]))
+        assert server.command_line()[1].endswith("gunicorn"), "entrypoint.sh must exec gunicorn (signals reach it)"
+
+        status, body = server.get(container["livenessProbe"]["httpGet"]["path"])
+        assert (status, body["environment"]) == (200, environment)
+        status, body = server.get(container["readinessProbe"]["httpGet"]["path"])
+        assert (status, body["status"]) == (200, "ready"), body
+        assert schema_revision(database) == HEAD_REVISION
+
+        # dev: 1 worker whatever the host; prod: the ConfigMap's GUNICORN_WORKERS.
+        expected_workers = 1 if environment == "development" else configured_workers
+        assert len(server.wait_for_children(expected_workers, 60)) == expected_workers
+
+        response = send_slow_request_across_sigterm(server)
+        assert response.startswith(b"HTTP/1.1 200 "), response
+        stop_budget = pod["terminationGracePeriodSeconds"] - int(container["lifecycle"]["preStop"]["exec"]["command"][1])
+        assert server.process.wait(timeout=stop_budget) == 0
+
+        records = server.log_records()
+    check_log_level(environment, env["LOG_LEVEL"], records)
+    output = (tmp_path / "pod.log").read_text()
+    for name in ("APP_SECRET_KEY", "JWT_SECRET_KEY", "SMTP_PASS"):
+        assert env[name] not in output, f"{name} leaked into the logs"
+
+
+def check_log_level(environment: str, log_level: str, records: list[dict]) -> None:
+    (summary,) = [r for r in records if r.get("message") == "starting gunicorn"]
+    assert summary["log_level"] == log_level.lower()
+    assert summary["environment"] == environment
+    levels = {(r["logger"], r["level"]) for r in records}
+    requests_logged_by_app = [r for r in records if r["logger"] == "openml_backend.request"]
+    assert [r for r in records if r["logger"] == "gunicorn.access" and r["path"] == "/health"]
+    if log_level == "DEBUG":
+        assert ("gunicorn.error", "DEBUG") in levels
+        assert requests_logged_by_app, "the app's INFO request lines belong in DEBUG output"
+    else:
+        assert log_level == "WARNING"
+        below = [r for r in records if r["level"] in ("DEBUG", "INFO")
+                 and r["logger"] not in ("entrypoint", "gunicorn.access")]
+        assert not below, below[:3]

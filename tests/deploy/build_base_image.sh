@@ -34,5 +34,5 @@ debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
 rm -f "$rootfs.log"
 # Keep the image small: no package lists or apt caches.
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin
-tar -C "$rootfs" -c . | podman import --change 'CMD ["/bin/bash"]' - "$image" >/dev/null
+tar -C "$rootfs" -c . | podman import --quiet --change 'CMD ["/bin/bash"]' - "$image" >/dev/null
 echo "base image $image: built"

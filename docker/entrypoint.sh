@@ -23,12 +23,20 @@ timestamp() {
     date -u +%Y-%m-%dT%H:%M:%S.%3N+00:00
 }
 
-# One JSON line, like every other log line of the container. Messages are fixed
-# strings or validated values, so they need no JSON escaping beyond quotes.
+# A JSON string body: messages may quote a bad value the operator set.
+json_escape() {
+    local text="$1"
+    text="${text//\\/\\\\}"
+    text="${text//\"/\\\"}"
+    text="${text//[$'\n\r\t']/ }"
+    printf '%s' "$text"
+}
+
+# One JSON line, like every other log line of the container.
 log() {
     local level="$1" message="$2"
     printf '{"ts": "%s", "level": "%s", "logger": "entrypoint", "message": "%s"}\n' \
-        "$(timestamp)" "$level" "${message//\"/\'}"
+        "$(timestamp)" "$level" "$(json_escape "$message")"
 }
 
 die() {

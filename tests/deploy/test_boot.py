@@ -113,7 +113,8 @@ def test_boots_serves_and_stops_like_a_pod(environment: str, database: str, tmp_
         assert schema_revision(database) == HEAD_REVISION
 
     with serving(env, free_port(), tmp_path / "pod.log") as server:
-        server.wait_until_answering(container["startupProbe"]["httpGet"]["path"], probe_budget(container["startupProbe"]))
+        startup = container["startupProbe"]
+        server.wait_until_answering(startup["httpGet"]["path"], probe_budget(startup))
         assert server.command_line()[1].endswith("gunicorn"), "entrypoint.sh must exec gunicorn (signals reach it)"
 
         status, body = server.get(container["livenessProbe"]["httpGet"]["path"])
@@ -128,7 +129,8 @@ def test_boots_serves_and_stops_like_a_pod(environment: str, database: str, tmp_
 
         response = send_slow_request_across_sigterm(server)
         assert response.startswith(b"HTTP/1.1 200 "), response
-        stop_budget = pod["terminationGracePeriodSeconds"] - int(container["lifecycle"]["preStop"]["exec"]["command"][1])
+        prestop_seconds = int(container["lifecycle"]["preStop"]["exec"]["command"][1])
+        stop_budget = pod["terminationGracePeriodSeconds"] - prestop_seconds
         assert server.process.wait(timeout=stop_budget) == 0
 
         records = server.log_records()

@@ -133,8 +133,9 @@ class Contract:
             assert kind == "svc"
             service = self.get("Service", name, namespace)
             (port,) = [p for p in service["spec"]["ports"] if p["port"] == int(remote)]
+            selector = service["spec"]["selector"].items()
             (deployment,) = [d for d in self.deployments(namespace)
-                             if service["spec"]["selector"].items() <= d["spec"]["template"]["metadata"]["labels"].items()]
+                             if selector <= d["spec"]["template"]["metadata"]["labels"].items()]
             ports = {p["name"]: p["containerPort"] for p in kube.flask_container(deployment)["ports"]}
             assert ports.get(port["targetPort"], port["targetPort"]) == 5000
         elif verb == "create":
@@ -253,5 +254,6 @@ def test_services_map_port_80_to_5000(objects: list[dict]) -> None:
     for environment, names in kube.ENVIRONMENTS.items():
         service = kube.find_object(objects, "Service", names["deployment"], names["namespace"])
         (port,) = service["spec"]["ports"]
-        container_ports = {p["name"]: p["containerPort"] for p in kube.flask_container(kube.deployment(environment))["ports"]}
+        container = kube.flask_container(kube.deployment(environment))
+        container_ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert (port["port"], container_ports[port["targetPort"]]) == (80, 5000)

@@ -3,6 +3,7 @@ commands passed through, and the production worker count derived from the CPU li
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -36,12 +37,14 @@ def one_error_line(result) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("value", ["staging", "testing", "Production"])
-def test_unknown_environment_exits_64_with_one_line(tmp_path: Path, value: str) -> None:
+@pytest.mark.parametrize("value", ["staging", "testing", "Production", 'pro"duction\\'])
+def test_unknown_environment_exits_64_with_one_json_line(tmp_path: Path, value: str) -> None:
     result = run_entrypoint(production_env(tmp_path, ENVIRONMENT=value))
     assert result.returncode == EX_USAGE
-    line = one_error_line(result)
-    assert "ENVIRONMENT" in line and "development or production" in line
+    record = json.loads(one_error_line(result))
+    assert record["level"] == "ERROR"
+    assert "ENVIRONMENT" in record["message"] and "development or production" in record["message"]
+    assert value in record["message"]
 
 
 @pytest.mark.parametrize(
@@ -97,7 +100,8 @@ def test_migrate_without_environment_warns_and_migrates_development(tmp_path: Pa
 
 
 def test_other_arguments_are_run_as_a_command(tmp_path: Path) -> None:
-    result = run_entrypoint(image_like_environment(tmp_path), "python", "-c", "import os; print(os.getppid() > 0, 'ran')")
+    command = ["python", "-c", "import os; print(os.getppid() > 0, 'ran')"]
+    result = run_entrypoint(image_like_environment(tmp_path), *command)
     assert (result.returncode, result.stdout.split()) == (0, ["True", "ran"])
 
 

@@ -79,7 +79,9 @@ def image() -> str:
 
 
 @contextlib.contextmanager
-def container(image: str, env: dict[str, str], resources: dict, tmp_path: Path, *args: str) -> Iterator[tuple[str, int]]:
+def container(
+    image: str, env: dict[str, str], resources: dict, tmp_path: Path, *args: str
+) -> Iterator[tuple[str, int]]:
     """Run the image detached like the pod runs it; yield (name, host port of :5000)."""
     name = f"openml-test-{uuid.uuid4().hex[:10]}"
     port = free_port()

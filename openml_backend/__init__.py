@@ -97,9 +97,11 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount each feature's blueprint."""
+    from . import datasets
     from .health.views import blueprint as health_blueprint
 
     app.register_blueprint(health_blueprint)
+    datasets.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -156,6 +156,18 @@ class BaseConfig:
         self.OPENML_SERVER_URL = get("OPENML_SERVER_URL") or default_server
         self.OPENML_CACHE_DIR = get("OPENML_CACHE_DIR") or ""
         self.OPENML_TIMEOUT = parse_float("OPENML_TIMEOUT", get("OPENML_TIMEOUT"), 30.0)
+        self.OPENML_RETRIES = parse_int("OPENML_RETRIES", get("OPENML_RETRIES"), 2, minimum=1, maximum=10)
+        self.STATS_MAX_CATEGORIES = parse_int("STATS_MAX_CATEGORIES", get("STATS_MAX_CATEGORIES"), 50, minimum=1)
+        self.STATS_MAX_CORRELATION_FEATURES = parse_int(
+            "STATS_MAX_CORRELATION_FEATURES", get("STATS_MAX_CORRELATION_FEATURES"), 100, minimum=2, maximum=1000
+        )
+        self.STATS_REFRESH_INTERVAL = parse_float("STATS_REFRESH_INTERVAL", get("STATS_REFRESH_INTERVAL"), 60.0)
+        self.STATS_LEASE_TTL = parse_float("STATS_LEASE_TTL", get("STATS_LEASE_TTL"), 15.0)
+        self.STATS_WAIT_TIMEOUT = parse_float(
+            "STATS_WAIT_TIMEOUT", get("STATS_WAIT_TIMEOUT"), self.OPENML_TIMEOUT + 30.0
+        )
+        self.STATS_MEMORY_MB = parse_int("STATS_MEMORY_MB", get("STATS_MEMORY_MB"), 64, minimum=1)
+        self.STATS_CACHE_MAX_AGE = parse_int("STATS_CACHE_MAX_AGE", get("STATS_CACHE_MAX_AGE"), 300, minimum=0)
         self.DATABASE_URI_RAW = get("DATABASE_URI") or ""
         self.DB_CONNECT_TIMEOUT = parse_int("DB_CONNECT_TIMEOUT", get("DB_CONNECT_TIMEOUT"), 3, minimum=1)
         self.DB_POOL_RECYCLE = parse_int("DB_POOL_RECYCLE", get("DB_POOL_RECYCLE"), 280, minimum=1)

@@ -1,0 +1,152 @@
+"""Benchmark of the statistics cold path against reading the parquet file alone.
+
+Generates (seeded) a parquet file of 1,000,000 rows x 29 columns: 20 float columns with about
+5% missing, 8 nominal columns of cardinalities 2, 3, 5, 10, 20, 50, 100, 1000 and a nominal
+target. Then measures, each repeat in a fresh subprocess:
+  (a) pyarrow.parquet.read_table of the file alone;
+  (b) read_table + compute_statistics (the cold path without network);
+  (c) an old-style pandas computation like the system this project replaces (one run; --no-pandas skips it).
+Prints the best wall time of each (and the best CPU time: steadier on a shared machine), the
+ratios to (a), and the largest peak RSS (ru_maxrss) of the children.
+Targets (issue 3): (b)/(a) <= 3 and peak RSS of (b) <= 700 MiB.
+
+Usage: python bench/bench_stats.py [--rows N] [--repeats K] [--no-pandas]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CARDINALITIES = (2, 3, 5, 10, 20, 50, 100, 1000)
+
+
+def generate(path: Path, rows: int, seed: int = 20261126) -> None:
+    """Write the benchmark parquet file (deterministic for a given seed)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    arrays, names = [], []
+    for k in range(20):
+        values = rng.normal(loc=k, scale=1 + k, size=rows)
+        arrays.append(pa.array(values, mask=rng.random(rows) < 0.05))
+        names.append(f"num_{k:02d}")
+    for name, cardinality in [(f"nom_{c}", c) for c in CARDINALITIES] + [("target", 4)]:
+        indices = rng.integers(0, cardinality, size=rows, dtype=np.int32)
+        dictionary = pa.array([f"v{v}" for v in range(cardinality)])
+        arrays.append(pa.DictionaryArray.from_arrays(pa.array(indices), dictionary))
+        names.append(name)
+    pq.write_table(pa.table(arrays, names=names), path)
+
+
+def child(mode: str, path: str) -> None:
+    """Run one measurement in this (fresh) process and print it as JSON."""
+    import pyarrow.parquet as pq
+
+    sys.path.insert(0, str(REPO_ROOT))
+    from openml_backend.stats import FeatureInfo, compute_statistics
+
+    size = None
+    start, cpu_start = time.perf_counter(), time.process_time()
+    if mode == "read":
+        table = pq.read_table(path)
+    elif mode == "stats":
+        import orjson
+
+        table = pq.read_table(path)
+        features = [
+            FeatureInfo(name, "numeric" if name.startswith("num_") else "nominal", is_target=name == "target")
+            for name in table.column_names
+        ]
+        result = compute_statistics(table, features)
+    else:
+        _old_style_pandas(path)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    if mode == "stats":
+        size = len(orjson.dumps(result))
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": elapsed, "cpu": cpu, "peak_mib": peak_kib / 1024, "json_bytes": size}))
+
+
+def _old_style_pandas(path: str) -> dict:
+    # Roughly what the replaced backend did: pandas frame, NaN filled with the mode, describe,
+    # histograms, value counts of every category, corr.
+    import numpy as np
+    import pandas as pd
+
+    df = pd.read_parquet(path)
+    out = {}
+    for name in df.columns:
+        column = df[name]
+        column = column.fillna(column.mode().iloc[0])
+        if pd.api.types.is_numeric_dtype(column):
+            counts, edges = np.histogram(column, bins=20)
+            out[name] = {"describe": column.describe().to_dict(), "counts": counts.tolist(), "bins": edges.tolist()}
+        else:
+            out[name] = column.value_counts().to_dict()
+        df[name] = column
+    out["corr"] = df.select_dtypes("number").corr().to_dict()
+    return out
+
+
+def measure(mode: str, path: Path, repeats: int) -> dict:
+    """Best time over `repeats` fresh child processes, and the largest peak RSS seen."""
+    runs = []
+    for _ in range(repeats):
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", mode, str(path)],
+            check=True, capture_output=True, text=True, timeout=300,
+        )
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return {
+        "seconds": min(r["seconds"] for r in runs),
+        "cpu": min(r["cpu"] for r in runs),
+        "peak_mib": max(r["peak_mib"] for r in runs),
+        "json_bytes": runs[-1]["json_bytes"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-pandas", action="store_true")
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-stats-") as tmp:
+        path = Path(tmp) / "bench.parquet"
+        started = time.perf_counter()
+        generate(path, args.rows)
+        print(f"generated {args.rows} rows x 29 columns ({path.stat().st_size / 2**20:.1f} MiB) "
+              f"in {time.perf_counter() - started:.1f} s; cpus={os.cpu_count()}")
+        read = measure("read", path, args.repeats)
+        stats = measure("stats", path, args.repeats)
+        print(f"(a) read_table              best {read['seconds']:.3f} s (CPU {read['cpu']:.3f} s)"
+              f"   peak RSS {read['peak_mib']:.0f} MiB")
+        print(f"(b) read + statistics       best {stats['seconds']:.3f} s (CPU {stats['cpu']:.3f} s)"
+              f"   peak RSS {stats['peak_mib']:.0f} MiB   JSON {stats['json_bytes'] / 1024:.0f} KiB")
+        print(f"ratio (b)/(a) = {stats['seconds'] / read['seconds']:.2f}   (target <= 3; the old system: 35)"
+              f"   CPU-time ratio = {stats['cpu'] / read['cpu']:.2f}")
+        print(f"peak RSS (b) = {stats['peak_mib']:.0f} MiB   (target <= 700 MiB; the old system: 1.3 GiB)")
+        if not args.no_pandas:
+            old = measure("pandas", path, 1)
+            print(f"(c) old-style pandas        once {old['seconds']:.3f} s   peak RSS {old['peak_mib']:.0f} MiB")
+            print(f"ratio (c)/(a) = {old['seconds'] / read['seconds']:.2f}   ratio (c)/(b) = "
+                  f"{old['seconds'] / stats['seconds']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

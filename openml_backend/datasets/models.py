@@ -1,0 +1,50 @@
+"""Tables of the shared statistics cache: ready entries, and leases that coalesce computations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+# MySQL's plain BLOB stops at 64 KiB; statistics of wide datasets are larger.
+CompressedPayload = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql")
+
+
+class StatsEntry(db.Model):
+    """The statistics of one dataset as computed by one engine version, stored gzip-compressed.
+
+    One row per (dataset, engine version): a refresh replaces the row in one transaction, so a
+    reader sees the old entry or the new one, never half of either.
+    """
+
+    __tablename__ = "stats_entries"
+    __table_args__ = (sa.UniqueConstraint("dataset_id", "engine_version", name="uq_stats_entries_dataset_engine"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    engine_version: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    dataset_version: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    checksum: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    name: Mapped[str] = mapped_column(sa.String(256), nullable=False)
+    computed_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False)
+    etag: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    payload_gzip: Mapped[bytes] = mapped_column(CompressedPayload, nullable=False)
+
+
+class StatsLease(db.Model):
+    """Who is computing a dataset's statistics right now, until when (renewed by a heartbeat).
+
+    The primary key makes taking a lease an atomic INSERT; a holder that dies stops renewing,
+    so its lease expires within seconds and the next request takes over.
+    """
+
+    __tablename__ = "stats_leases"
+
+    dataset_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    engine_version: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    owner: Mapped[str] = mapped_column(sa.String(128), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False)

@@ -1,0 +1,84 @@
+"""GET /api/v1/datasets/<id>/stats: query validation, conditional requests, gzip, caching headers."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+
+from ..errors import BadRequest
+from .service import Rendered, StatsService
+
+blueprint = Blueprint("datasets", __name__, url_prefix="/api/v1/datasets")
+
+MAX_DATASET_ID = 2**31 - 1
+MAX_PREVIEW_ROWS = 1000
+DEFAULT_PREVIEW_ROWS = 100
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def stats_service() -> StatsService:
+    """The application's StatsService."""
+    return current_app.extensions["openml_backend.stats_service"]
+
+
+def parse_dataset_id(text: str) -> int:
+    """Return the dataset id in the path, or raise 400: a positive integer that fits in 32 bits."""
+    if not text.isascii() or not text.isdigit() or len(text) > 10 or int(text) < 1 or int(text) > MAX_DATASET_ID:
+        raise BadRequest("The dataset id must be a positive integer.", code="invalid_dataset_id")
+    return int(text)
+
+
+def _single_param(name: str) -> str | None:
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        raise BadRequest(f"{name} may be given once.", code="invalid_parameter", parameter=name)
+    return values[0] if values else None
+
+
+def parse_preview_rows() -> int:
+    """Return max_preview_rows: an integer from 0 to 1000 (default 100), else 400."""
+    text = _single_param("max_preview_rows")
+    if text is None:
+        return DEFAULT_PREVIEW_ROWS
+    if not text.isascii() or not text.isdigit() or len(text) > 4 or int(text) > MAX_PREVIEW_ROWS:
+        raise BadRequest(f"max_preview_rows must be an integer from 0 to {MAX_PREVIEW_ROWS}.",
+                         code="invalid_parameter", parameter="max_preview_rows")
+    return int(text)
+
+
+def parse_force_refresh() -> bool:
+    """Return force_refresh: true, false, 1 or 0 (default false), else 400."""
+    text = _single_param("force_refresh")
+    if text is None:
+        return False
+    if text not in _BOOLEANS:
+        raise BadRequest("force_refresh must be true, false, 1 or 0.", code="invalid_parameter",
+                         parameter="force_refresh")
+    return _BOOLEANS[text]
+
+
+def _accepts_gzip() -> bool:
+    return request.accept_encodings.quality("gzip") > 0
+
+
+def _respond(rendered: Rendered) -> Response:
+    max_age = current_app.config["STATS_CACHE_MAX_AGE"]
+    if request.if_none_match.contains_weak(rendered.etag):
+        response = Response(status=304)
+    elif _accepts_gzip():
+        response = Response(rendered.body_gzip, mimetype="application/json")
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = Response(rendered.body, mimetype="application/json")
+    response.set_etag(rendered.etag, weak=True)
+    response.headers["Cache-Control"] = f"public, max-age={max_age}, stale-while-revalidate={max_age}"
+    response.vary.add("Accept-Encoding")
+    return response
+
+
+@blueprint.get("/<dataset_id>/stats")
+def dataset_stats(dataset_id: str) -> Response:
+    """Distribution, correlation and preview of an OpenML dataset (see the README's format)."""
+    identifier = parse_dataset_id(dataset_id)
+    preview_rows = parse_preview_rows()
+    force_refresh = parse_force_refresh()
+    return _respond(stats_service().stats(identifier, preview_rows, force_refresh))

@@ -1,0 +1,17 @@
+"""The statistics engine of dataset pages: distribution, correlation, preview (no Flask import)."""
+
+from .engine import (
+    ENGINE_VERSION,
+    FeatureInfo,
+    StatsSettings,
+    compute_statistics,
+    compute_statistics_from_dataframe,
+)
+
+__all__ = [
+    "ENGINE_VERSION",
+    "FeatureInfo",
+    "StatsSettings",
+    "compute_statistics",
+    "compute_statistics_from_dataframe",
+]

@@ -4,13 +4,22 @@ The environment is built from the committed ConfigMap and Secret with Kubernetes
 (envFrom, secretKeyRef); production's Secret is the one the seed README's `kubectl create
 secret` command makes. Only DATABASE_URI (a temporary SQLite file; a fresh MariaDB database),
 OPENML_SERVER_URL (a closed local port: nothing may reach a real OpenML) and the port are
-overridden. docker/entrypoint.sh runs for real, gunicorn and all.
+overridden, the last pointing at the stand-in OpenML server (tests/standin_openml) over real
+HTTP. docker/entrypoint.sh runs for real, gunicorn and all.
+
+SIGTERM arrives while two requests are in flight, both naturally slow (no debug endpoint):
+a statistics request whose OpenML description answers only after a few seconds, and a
+client that sends its headers slowly. Both must complete, and the process must exit 0
+within the pod's termination grace period.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
 import socket
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +31,8 @@ from sqlalchemy.engine import make_url
 
 from tests.deploy import kube
 from tests.deploy.running import Server, image_like_environment, run_entrypoint, serving
-from tests.support.services import closed_port, fresh_mariadb_database, free_port
+from tests.standin_openml import StandinOpenML
+from tests.support.services import fresh_mariadb_database, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -56,14 +66,51 @@ def schema_revision(database_uri: str) -> str | None:
         return cursor.fetchone()[0]
 
 
-def pod_environment(environment: str, database_uri: str, scratch: Path) -> dict[str, str]:
+SLOW_DATASET_ID = 61  # iris on the stand-in
+SLOW_DESCRIPTION_SECONDS = 4.0
+
+
+@pytest.fixture
+def openml() -> Iterator[StandinOpenML]:
+    with StandinOpenML(host="127.0.0.1", port=0) as server:
+        server.set_fault(SLOW_DATASET_ID, "slow", on="description", seconds=SLOW_DESCRIPTION_SECONDS)
+        yield server
+
+
+def pod_environment(environment: str, database_uri: str, openml_url: str, scratch: Path) -> dict[str, str]:
     (scratch / "db").mkdir(parents=True, exist_ok=True)
     return {
         **image_like_environment(scratch),
         **kube.kubelet_environment(environment),
         "DATABASE_URI": database_uri,
-        "OPENML_SERVER_URL": f"http://127.0.0.1:{closed_port()}/api/v1/xml",
+        "OPENML_SERVER_URL": openml_url,
     }
+
+
+class StatsRequest(threading.Thread):
+    """GET the slow dataset's statistics in the background; keeps the status and JSON body."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(daemon=True)
+        self.port = port
+        self.status: int | None = None
+        self.body: dict = {}
+
+    def run(self) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        try:
+            connection.request("GET", f"/api/v1/datasets/{SLOW_DATASET_ID}/stats")
+            response = connection.getresponse()
+            self.status, self.body = response.status, json.loads(response.read())
+        finally:
+            connection.close()
+
+
+def wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
 
 
 def send_slow_request_across_sigterm(server: Server) -> bytes:
@@ -99,11 +146,13 @@ def send_slow_request_across_sigterm(server: Server) -> bytes:
     [("development", "sqlite"), ("production", "mariadb")],
     indirect=["database"],
 )
-def test_boots_serves_and_stops_like_a_pod(environment: str, database: str, tmp_path: Path) -> None:
+def test_boots_serves_and_stops_like_a_pod(
+    environment: str, database: str, openml: StandinOpenML, tmp_path: Path
+) -> None:
     deployment = kube.deployment(environment)
     container = kube.flask_container(deployment)
     pod = deployment["spec"]["template"]["spec"]
-    env = pod_environment(environment, database, tmp_path)
+    env = pod_environment(environment, database, openml.api_url, tmp_path)
     configured_workers = int(env["GUNICORN_WORKERS"])
 
     if environment == "production":
@@ -127,8 +176,17 @@ def test_boots_serves_and_stops_like_a_pod(environment: str, database: str, tmp_
         expected_workers = 1 if environment == "development" else configured_workers
         assert len(server.wait_for_children(expected_workers, 60)) == expected_workers
 
+        stats = StatsRequest(server.port)
+        stats.start()
+        # In flight: the app is waiting for OpenML's (slow) description of the dataset.
+        description = f"/api/v1/xml/data/{SLOW_DATASET_ID}"
+        wait_for(lambda: openml.count("GET", description) >= 1, 60, "the stats request to reach OpenML")
         response = send_slow_request_across_sigterm(server)
         assert response.startswith(b"HTTP/1.1 200 "), response
+        stats.join(timeout=120)
+        assert stats.status == 200, stats.body
+        assert (stats.body["dataset_id"], stats.body["name"]) == (SLOW_DATASET_ID, "iris")
+        assert stats.body["statistics"]
         prestop_seconds = int(container["lifecycle"]["preStop"]["exec"]["command"][1])
         stop_budget = pod["terminationGracePeriodSeconds"] - prestop_seconds
         assert server.process.wait(timeout=stop_budget) == 0

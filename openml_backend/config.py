@@ -195,7 +195,8 @@ class BaseConfig:
         self.LOGIN_MAX_PER_ACCOUNT = parse_int("LOGIN_MAX_PER_ACCOUNT", get("LOGIN_MAX_PER_ACCOUNT"), 5, minimum=1)
         self.LOGIN_MAX_PER_ADDRESS = parse_int("LOGIN_MAX_PER_ADDRESS", get("LOGIN_MAX_PER_ADDRESS"), 30, minimum=1)
         self.EMAIL_MAX_PER_ADDRESS = parse_int("EMAIL_MAX_PER_ADDRESS", get("EMAIL_MAX_PER_ADDRESS"), 30, minimum=1)
-        self.FEEDBACK_MAX_PER_ADDRESS = parse_int("FEEDBACK_MAX_PER_ADDRESS", get("FEEDBACK_MAX_PER_ADDRESS"), 5, minimum=1)
+        self.FEEDBACK_MAX_PER_ADDRESS = parse_int(
+            "FEEDBACK_MAX_PER_ADDRESS", get("FEEDBACK_MAX_PER_ADDRESS"), 5, minimum=1)
         self.FEEDBACK_EMAIL = get("FEEDBACK_EMAIL") or "openmlhq@googlegroups.com"
         # Trust X-Forwarded-For from this many proxies (0: use the socket's address only).
         self.PROXY_FIX_HOPS = parse_int("PROXY_FIX_HOPS", get("PROXY_FIX_HOPS"), 0, minimum=0, maximum=5)

@@ -46,7 +46,9 @@ def issue_token_pair(user: User) -> dict[str, Any]:
 
 
 def _expiry(payload: dict[str, Any]) -> datetime:
-    return datetime.fromtimestamp(payload["exp"], UTC).replace(tzinfo=None) if "exp" in payload else utcnow() + timedelta(days=366)
+    if "exp" not in payload:  # flask-jwt-extended always sets it; be safe if a lifetime is disabled
+        return utcnow() + timedelta(days=366)
+    return datetime.fromtimestamp(payload["exp"], UTC).replace(tzinfo=None)
 
 
 def revoke_all(user: User) -> None:
@@ -119,7 +121,8 @@ def register_token_callbacks(jwt: JWTManager, app: Flask) -> None:
     jwt.user_lookup_loader(_lookup_user)
     jwt.unauthorized_loader(lambda _reason: _problem(
         "missing_token", "An access token is required in the Authorization header (Bearer <token>)."))
-    jwt.invalid_token_loader(lambda _reason: _problem("invalid_token", "The token is malformed or its signature is invalid."))
+    jwt.invalid_token_loader(lambda _reason: _problem(
+        "invalid_token", "The token is malformed or its signature is invalid."))
     jwt.expired_token_loader(lambda _h, _p: _problem("token_expired", "The token has expired."))
     jwt.revoked_token_loader(lambda _h, _p: _problem("token_revoked", "The token has been revoked."))
     jwt.needs_fresh_token_loader(lambda _h, _p: _problem("fresh_token_required", "A fresh token is required."))

@@ -110,6 +110,20 @@ def test_throttle_refuses_before_hashing(make_app, smtp_settings, mailbox) -> No
     assert client.post(f"{API}/auth/login", json=body).status_code == 429
 
 
+def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(make_app, smtp_settings, mailbox) -> None:
+    def statuses(app) -> list[int]:
+        client = app.test_client()
+        return [client.post(f"{API}/feedback", json={"email": "v@example.org", "message": "hi"},
+                            headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(3)]
+
+    # Default: the header is the client's claim, not trusted; all three count for 127.0.0.1.
+    assert statuses(make_app(**smtp_settings, FEEDBACK_MAX_PER_ADDRESS=2)) == [202, 202, 429]
+    # Behind one trusted proxy, each forwarded address has its own counter.
+    trusted = make_app(env={"PROXY_FIX_HOPS": "1"}, **smtp_settings, FEEDBACK_MAX_PER_ADDRESS=2)
+    assert statuses(trusted) == [202, 202, 202]
+    emails.wait_for_pending(10)
+
+
 def test_feedback_throttle_per_address(make_app, smtp_settings, mailbox) -> None:
     app = make_app(**smtp_settings, FEEDBACK_MAX_PER_ADDRESS=2)
     client = app.test_client()
@@ -128,12 +142,12 @@ def test_email_sending_endpoints_are_throttled_per_address(make_app, smtp_settin
     assert statuses == [202, 202, 429]
 
 
-@pytest.mark.parametrize("database_uri", [
+@pytest.mark.parametrize("broken_uri", [
     pytest.param(lambda tmp: f"mysql+pymysql://root@127.0.0.1:{closed_port()}/nowhere", id="mariadb-closed-port"),
     pytest.param(lambda tmp: f"sqlite:///{tmp / 'missing-dir' / 'db.sqlite'}", id="sqlite-missing-file"),
 ])
-def test_unreachable_database_gives_503(tmp_path: Path, database_uri) -> None:
-    app = create_app(TestingConfig(environ={"DATABASE_URI": database_uri(tmp_path), "DATA_DIR": str(tmp_path)}))
+def test_unreachable_database_gives_503(tmp_path: Path, broken_uri) -> None:
+    app = create_app(TestingConfig(environ={"DATABASE_URI": broken_uri(tmp_path), "DATA_DIR": str(tmp_path)}))
     client = app.test_client()
     for path, body in (("/auth/login", {"email": "a@example.org", "password": PASSWORD}),
                        ("/auth/signup", {"email": "a@example.org", "password": PASSWORD, "first_name": "A",

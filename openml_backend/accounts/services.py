@@ -88,7 +88,7 @@ def signup(email: str, password: str, first_name: str, last_name: str) -> None:
     password_hash = hash_password(password)  # always, so both paths cost the same
     existing = _user_by_email(email)
     if existing is not None:
-        _answer_existing_signup(existing)
+        _answer_existing_signup(existing, password_hash, first_name, last_name)
         return
     user = User(email=email, password_hash=password_hash, first_name=first_name.strip(),
                 last_name=last_name.strip(), api_key=new_api_key(), active=False)
@@ -108,10 +108,16 @@ def signup(email: str, password: str, first_name: str, last_name: str) -> None:
     _send_confirmation(user, raw)
 
 
-def _answer_existing_signup(user: User) -> None:
+def _answer_existing_signup(user: User, password_hash: str, first_name: str, last_name: str) -> None:
     if user.active:
         emails.send_email(user.email, "Sign-up attempt with your OpenML address", "signup_exists")
         return
+    # Unconfirmed: the newest signup wins and older links die. Otherwise someone who signed up
+    # first with another person's address would know the password of the account that person
+    # activates by clicking the link they receive.
+    user.password_hash, user.first_name, user.last_name = password_hash, first_name.strip(), last_name.strip()
+    user.updated_at = utcnow()
+    _kill_unused_tokens(user, CONFIRM)
     raw = _new_email_token(user, CONFIRM, _confirm_lifetime())
     db.session.commit()
     _send_confirmation(user, raw)
@@ -247,8 +253,13 @@ def _set_password(user: User, new_password: str) -> None:
     user.password_hash = hash_password(new_password)
     user.updated_at = utcnow()
     revoke_all(user)
+    _kill_unused_tokens(user, RESET)
+
+
+def _kill_unused_tokens(user: User, purpose: str) -> None:
+    """Mark every unused `purpose` link of `user` used (the caller commits)."""
     db.session.execute(update(EmailToken).where(
-        EmailToken.user_id == user.id, EmailToken.purpose == RESET, EmailToken.used_at.is_(None)
+        EmailToken.user_id == user.id, EmailToken.purpose == purpose, EmailToken.used_at.is_(None)
     ).values(used_at=utcnow()))
 
 

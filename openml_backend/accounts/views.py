@@ -45,8 +45,8 @@ def _client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def _profile_response(user) -> Response:
-    return json_response(UserProfile(**services.profile(user)).model_dump(mode="json"))
+def _profile_response(profile: dict) -> Response:
+    return json_response(UserProfile(**profile).model_dump(mode="json"))
 
 
 @blueprint.errorhandler(exc.OperationalError)
@@ -131,7 +131,7 @@ def reset_password() -> Response:
 @blueprint.get("/users/me")
 @jwt_required()
 def get_profile() -> Response:
-    return _profile_response(current_user)
+    return _profile_response(services.profile(current_user))
 
 
 @blueprint.patch("/users/me")
@@ -139,8 +139,7 @@ def get_profile() -> Response:
 def update_profile() -> Response:
     body = parse_body(ProfileUpdate)
     changes = {name: getattr(body, name) for name in body.model_fields_set}
-    services.update_profile(current_user, changes)
-    return _profile_response(current_user)
+    return _profile_response(services.update_profile(current_user, changes))
 
 
 @blueprint.delete("/users/me")

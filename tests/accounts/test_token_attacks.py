@@ -204,3 +204,17 @@ def test_tokens_are_stored_hashed(accounts: Accounts, db) -> None:
     import hashlib
 
     assert hashlib.sha256(token.encode()).hexdigest() in stored
+
+
+def test_signing_up_first_with_someone_elses_address_does_not_give_their_account(accounts: Accounts) -> None:
+    attacker_password, victim_password = "attacker knows this", "only the victim knows"
+    assert accounts.signup("target@example.org", password=attacker_password).status_code == 202
+    first_link = accounts.last_token("target@example.org")
+    assert accounts.signup("target@example.org", password=victim_password).status_code == 202
+    newest_link = accounts.last_token("target@example.org", 2)
+    # The older link died with the newer signup; the newest confirms the victim's password.
+    assert_problem(accounts.post("/auth/confirm", {"token": first_link}), 400, "token_used")
+    assert accounts.post("/auth/confirm", {"token": newest_link}).status_code == 200
+    assert_problem(accounts.post("/auth/login", {"email": "target@example.org", "password": attacker_password}),
+                   401, "invalid_credentials")
+    accounts.login("target@example.org", victim_password)

@@ -231,6 +231,7 @@ def update_profile(user: User, changes: dict[str, Any]) -> dict[str, Any]:
     raw = None
     if new_email is not None and new_email != user.email:
         if _user_by_email(new_email) is None:
+            _kill_unused_tokens(user, EMAIL_CHANGE)  # only the latest requested address can win
             raw = _new_email_token(user, EMAIL_CHANGE, _confirm_lifetime(), new_email=new_email)
     db.session.commit()
     if raw is not None:

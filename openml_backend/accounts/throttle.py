@@ -3,7 +3,8 @@
 Each call counts first and decides after, with one atomic upsert (`INSERT ... ON CONFLICT /
 ON DUPLICATE KEY UPDATE attempts = attempts + 1`), so concurrent requests from several
 processes cannot slip past the limit together. The counting runs on its own connection and
-commits at once: a request that fails afterwards (a wrong password) still counts. Keys are sha256 digests, so no address or email is stored.
+commits at once: a request that fails afterwards (a wrong password) still counts. Keys are
+sha256 digests, so no address or email is stored.
 """
 
 from __future__ import annotations

@@ -242,3 +242,16 @@ def test_feedback_is_forwarded(accounts: Accounts) -> None:
     assert "Great site <b>really</b>" in text
     assert "&lt;b&gt;really&lt;/b&gt;" in html  # escaped in HTML
     assert message["Reply-To"] == "visitor@example.org"
+
+
+def test_only_the_latest_email_change_can_be_confirmed(accounts: Accounts) -> None:
+    accounts.confirmed_user("mover@example.org")
+    access = accounts.login("mover@example.org")["access_token"]
+    for address in ("first-choice@example.org", "second-choice@example.org"):
+        changed = accounts.client.patch(f"{API}/users/me", headers=bearer(access), json={"email": address})
+        assert changed.status_code == 200
+    stale = accounts.last_token("first-choice@example.org")
+    assert_problem(accounts.post("/auth/confirm", {"token": stale}), 400, "token_used")
+    latest = accounts.last_token("second-choice@example.org")
+    assert accounts.post("/auth/confirm", {"token": latest}).status_code == 200
+    assert accounts.me(access).json["email"] == "second-choice@example.org"

@@ -15,11 +15,22 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND") or "0.0.0.0:5000"
+
+# /metrics must sum every worker's numbers (prometheus-client multiprocess mode), so the
+# directory is set here, in the master, before any worker imports prometheus_client. Unless
+# the operator names one, each server gets its own under TMPDIR (an emptyDir in the pods,
+# whose root filesystem is read-only); two servers on one host then never share files.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="openml-backend-metrics-")
+    _OWN_METRICS_DIR: str | None = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+else:
+    _OWN_METRICS_DIR = None
 worker_class = "gthread"
 # The workers' heartbeat files: /dev/shm is memory-backed and writable even with a
 # read-only root filesystem, so a slow disk cannot make the arbiter kill a worker.
@@ -118,3 +129,9 @@ def child_exit(server, worker) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    """Remove the metrics directory this file created (never one the operator named)."""
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(_OWN_METRICS_DIR, ignore_errors=True)

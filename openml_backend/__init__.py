@@ -40,6 +40,7 @@ def create_app(config: Any = None) -> Flask:
     prepare_directories(app)
     register_extensions(app)
     register_blueprints(app)
+    register_metrics(app)
     register_errorhandlers(app)
     register_commands(app)
     if app.config.get("AUTO_MIGRATE"):
@@ -104,6 +105,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_blueprint)
     datasets.init_app(app)
     init_accounts(app)
+
+
+def register_metrics(app: Flask) -> None:
+    """Count requests and feature events for Prometheus and serve GET /metrics."""
+    from . import metrics
+
+    metrics.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

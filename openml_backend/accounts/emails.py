@@ -27,6 +27,8 @@ from typing import Any
 from flask import current_app, render_template
 from flask_mail import Message
 
+from .. import metrics
+
 log = logging.getLogger(__name__)
 
 SENDER_THREADS = 2
@@ -82,8 +84,10 @@ def _deliver_logged(settings: SmtpSettings, sender: str, recipients: list[str], 
     except Exception as error:  # any failure: log it, the client's answer was already sent
         log.warning("email not sent", extra={"template": template, "error_type": type(error).__name__,
                                              "smtp_server": f"{settings.server}:{settings.port}"})
+        metrics.email_attempted(template, sent=False)
         return False
     log.info("email sent", extra={"template": template})
+    metrics.email_attempted(template, sent=True)
     return True
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import delete, exc, select, update
 
+from .. import metrics
 from ..errors import BadRequest, Conflict, Forbidden, Unauthorized
 from ..extensions import db
 from . import emails, throttle
@@ -182,8 +183,10 @@ def login(identifier: str, password: str, client_address: str) -> dict[str, Any]
     column = User.email if "@" in identifier else User.username
     user = db.session.execute(select(User).where(column == identifier)).scalar_one_or_none()
     if not verify_password(user.password_hash if user else None, password):
+        metrics.login_failed("invalid_credentials")
         raise Unauthorized("The email, username or password is wrong.", code="invalid_credentials")
     if not user.active:
+        metrics.login_failed("not_confirmed")
         raise Forbidden("Confirm your email address first; the link was emailed to you.", code="account_not_confirmed")
     throttle.forget("login_account", identifier.lower())
     if needs_rehash(user.password_hash):

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, exc, select
 
+from .. import metrics
 from ..errors import TooManyRequests
 from ..extensions import db
 from .models import ThrottleCounter, utcnow
@@ -71,6 +72,7 @@ def count_attempt(scope: str, value: str, limit: int, window_seconds: int) -> No
                 raise
     if attempts > limit:
         retry_after = math.ceil(window_start + window_seconds - now)
+        metrics.throttled(scope)
         raise TooManyRequests("Too many attempts; try again later.", code="too_many_attempts", retry_after=retry_after)
 
 

@@ -18,7 +18,14 @@ import os
 import time
 
 from flask import Flask, Response, g, request
-from prometheus_client import (
+
+# prometheus_client opens its per-process files at the first metric; under gunicorn the
+# directory exists already, but a `flask` command (the migration Job) in the same environment
+# would fail on a missing one.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+from prometheus_client import (  # noqa: E402  (after the directory exists)
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,

@@ -1,0 +1,88 @@
+"""MariaDB goes away under a production gunicorn (3 gthread workers), then comes back.
+
+The shared MariaDB keeps running: the app reaches its database through a TCP proxy, and
+"MariaDB down" means the proxy refuses connections and breaks the open ones. While it is
+down, liveness stays 200, readiness is 503 naming the database, statistics already held by a
+worker are served from its memory, and account endpoints answer 503 database_unavailable.
+When the proxy listens again, the same processes recover on their own.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.faults.conftest import samples_by_worker
+from tests.metrics_scrape import total
+from tests.support.production import migrate, production_environment, production_gunicorn, wait_until
+
+pytestmark = pytest.mark.slow
+
+IRIS = 61
+ANNEAL = 2
+STATS_TEMPLATE = "/api/v1/datasets/<dataset_id>/stats"
+LOGIN = "/api/v1/auth/login"
+SIGNUP = "/api/v1/auth/signup"
+NOBODY = {"email": "nobody@example.org", "password": "not the password of anyone"}
+
+
+def warm_every_worker(server, metrics_dir: Path, path: str, rounds: int = 40) -> set[int]:
+    """Send concurrent requests to `path` until every worker has answered one with 200
+    (seen in that worker's own metrics file); return the workers' PIDs."""
+    workers = set(server.wait_for_children(3, 60))
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        for _ in range(rounds):
+            statuses = list(pool.map(lambda _: server.http("GET", path).status_code, range(12)))
+            assert set(statuses) == {200}, statuses
+            by_worker = samples_by_worker(metrics_dir)
+            warm = {pid for pid in workers if total(by_worker.get(pid, {}), "openml_backend_http_requests_total",
+                                                    endpoint=STATS_TEMPLATE, status="200") > 0}
+            if warm == workers:
+                return workers
+    raise AssertionError(f"only {len(warm)} of {len(workers)} workers answered {path} in {rounds} rounds")
+
+
+def test_database_outage_and_recovery(proxied_mariadb, openml, tmp_path: Path) -> None:
+    proxy, database_uri = proxied_mariadb
+    env = production_environment(tmp_path, database_uri, openml.api_url, OPENML_TIMEOUT="10")
+    migrate(env)
+    with production_gunicorn(env, tmp_path / "server.log") as server:
+        first = server.http("GET", f"/api/v1/datasets/{IRIS}/stats")
+        assert first.status_code == 200, first.text
+        workers = warm_every_worker(server, Path(env["PROMETHEUS_MULTIPROC_DIR"]), f"/api/v1/datasets/{IRIS}/stats")
+        assert server.http("POST", LOGIN, json=NOBODY).status_code == 401
+
+        proxy.cut()
+        # A recomputation would now fail: any 200 below comes from a worker's memory.
+        openml.set_fault(IRIS, "http500")
+        assert [server.http("GET", "/health").status_code for _ in range(5)] == [200] * 5
+        ready = server.http("GET", "/health/ready")
+        assert ready.status_code == 503
+        assert ready.json()["checks"] == {"database": "failed", "data_dir": "ok", "cache_dir": "ok"}
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            during = list(pool.map(lambda _: server.http("GET", f"/api/v1/datasets/{IRIS}/stats"), range(24)))
+        assert {r.status_code for r in during} == {200}, [r.text[:200] for r in during if r.status_code != 200]
+        assert all(r.json()["cached"] is True for r in during)
+        assert all(r.json()["statistics"] == first.json()["statistics"] for r in during)
+        # Never computed before: computed now from OpenML, answered, just not stored.
+        fresh = server.http("GET", f"/api/v1/datasets/{ANNEAL}/stats")
+        assert (fresh.status_code, fresh.json()["cached"]) == (200, False)
+        for path, body in ((LOGIN, NOBODY), (SIGNUP, {"email": "new@example.org", "password": "a long password 123",
+                                                      "first_name": "N", "last_name": "U"})):
+            answer = server.http("POST", path, json=body)
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["code"] == "database_unavailable"
+            assert answer.headers["Retry-After"]
+
+        proxy.restore()
+        openml.clear_faults()
+        wait_until(lambda: server.http("GET", "/health/ready").status_code == 200, 30, "readiness after the outage")
+        assert [server.http("POST", LOGIN, json=NOBODY).status_code for _ in range(3)] == [401] * 3
+        signup = server.http("POST", SIGNUP, json={"email": "after@example.org", "password": "a long password 123",
+                                                   "first_name": "A", "last_name": "F"})
+        assert signup.status_code == 202, signup.text
+        assert server.http("GET", f"/api/v1/datasets/{IRIS}/stats").status_code == 200
+        assert server.process.poll() is None
+        assert set(server.children()) == workers, "recovered without restarting a worker"

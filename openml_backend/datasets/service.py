@@ -172,7 +172,8 @@ class StatsService:
     # -- computation --------------------------------------------------------------------------
 
     def _compute_coalesced(self, dataset_id: int, previous: Document | None) -> tuple[Document, bool]:
-        deadline = time.monotonic() + self.settings.wait_timeout
+        started = time.monotonic()
+        deadline = started + self.settings.wait_timeout
         owner = _owner_id()
         while True:
             try:
@@ -195,6 +196,14 @@ class StatsService:
             if finished is not None:
                 self.events.on_cache("coalesced")
                 return finished, True
+            if time.monotonic() - started >= self.settings.openml.timeout / 2:
+                # The computation we waited for ended without an entry after a long time (OpenML
+                # hanging or slow, or its process died). Trying again now would make every
+                # waiter take its own turn, one timeout after another; answer now instead.
+                raise ServiceUnavailable(
+                    "The statistics of this dataset could not be computed just now; try again later.",
+                    code="stats_unavailable", retry_after=OPENML_RETRY_AFTER,
+                )
             if time.monotonic() >= deadline:
                 raise ServiceUnavailable(
                     "The statistics of this dataset are still being computed; try again shortly.",

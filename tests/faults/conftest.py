@@ -7,16 +7,19 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 from sqlalchemy.engine import make_url
 
-from tests.metrics_scrape import Samples, parse
+from tests.metrics_scrape import Samples, parse, total
 from tests.standin_openml import StandinOpenML
 from tests.support.services import MARIADB_ADMIN_URL, fresh_mariadb_database
 from tests.support.tcpproxy import TcpProxy
+
+STATS_TEMPLATE = "/api/v1/datasets/<dataset_id>/stats"
 
 
 @pytest.fixture
@@ -55,3 +58,23 @@ def samples_by_worker(metrics_dir: Path) -> dict[int, Samples]:
             multiprocess.MultiProcessCollector(registry, path=scratch)
             by_pid.setdefault(int(pid_text), {}).update(parse(generate_latest(registry).decode()))
     return by_pid
+
+
+def warm_every_worker(server, path: str, status: int = 200, rounds: int = 40,
+                      also: frozenset[int] = frozenset()) -> set[int]:
+    """Send concurrent GETs of the statistics `path` until every worker has answered one with
+    `status` (seen in that worker's own metrics file); return the workers' PIDs. Answers in
+    `also` are tolerated on the way."""
+    workers = set(server.wait_for_children(int(server.env["GUNICORN_WORKERS"]), 60))
+    metrics_dir = Path(server.env["PROMETHEUS_MULTIPROC_DIR"])
+    warm: set[int] = set()
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        for _ in range(rounds):
+            statuses = list(pool.map(lambda _: server.http("GET", path).status_code, range(12)))
+            assert set(statuses) <= {status, *also}, statuses
+            by_worker = samples_by_worker(metrics_dir)
+            warm = {pid for pid in workers if total(by_worker.get(pid, {}), "openml_backend_http_requests_total",
+                                                    endpoint=STATS_TEMPLATE, status=str(status)) > 0}
+            if warm == workers:
+                return workers
+    raise AssertionError(f"only {len(warm)} of {len(workers)} workers answered {path} in {rounds} rounds")

@@ -14,34 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import samples_by_worker
-from tests.metrics_scrape import total
+from tests.faults.conftest import warm_every_worker
 from tests.support.production import migrate, production_environment, production_gunicorn, wait_until
 
 pytestmark = pytest.mark.slow
 
 IRIS = 61
 ANNEAL = 2
-STATS_TEMPLATE = "/api/v1/datasets/<dataset_id>/stats"
 LOGIN = "/api/v1/auth/login"
 SIGNUP = "/api/v1/auth/signup"
 NOBODY = {"email": "nobody@example.org", "password": "not the password of anyone"}
-
-
-def warm_every_worker(server, metrics_dir: Path, path: str, rounds: int = 40) -> set[int]:
-    """Send concurrent requests to `path` until every worker has answered one with 200
-    (seen in that worker's own metrics file); return the workers' PIDs."""
-    workers = set(server.wait_for_children(3, 60))
-    with ThreadPoolExecutor(max_workers=12) as pool:
-        for _ in range(rounds):
-            statuses = list(pool.map(lambda _: server.http("GET", path).status_code, range(12)))
-            assert set(statuses) == {200}, statuses
-            by_worker = samples_by_worker(metrics_dir)
-            warm = {pid for pid in workers if total(by_worker.get(pid, {}), "openml_backend_http_requests_total",
-                                                    endpoint=STATS_TEMPLATE, status="200") > 0}
-            if warm == workers:
-                return workers
-    raise AssertionError(f"only {len(warm)} of {len(workers)} workers answered {path} in {rounds} rounds")
 
 
 def test_database_outage_and_recovery(proxied_mariadb, openml, tmp_path: Path) -> None:
@@ -51,7 +33,7 @@ def test_database_outage_and_recovery(proxied_mariadb, openml, tmp_path: Path) -
     with production_gunicorn(env, tmp_path / "server.log") as server:
         first = server.http("GET", f"/api/v1/datasets/{IRIS}/stats")
         assert first.status_code == 200, first.text
-        workers = warm_every_worker(server, Path(env["PROMETHEUS_MULTIPROC_DIR"]), f"/api/v1/datasets/{IRIS}/stats")
+        workers = warm_every_worker(server, f"/api/v1/datasets/{IRIS}/stats")
         assert server.http("POST", LOGIN, json=NOBODY).status_code == 401
 
         proxy.cut()

@@ -61,7 +61,9 @@ def migrate(env: Mapping[str, str]) -> None:
 
 
 class ProductionServer(Server):
-    """A running production gunicorn: its base URL, master PID and log."""
+    """A running production gunicorn: its base URL, master PID, log and environment."""
+
+    env: dict[str, str]
 
     @property
     def url(self) -> str:
@@ -85,11 +87,29 @@ def production_gunicorn(env: Mapping[str, str], log_path: Path,
             start_new_session=True,  # its own process group, so cleanup reaches its workers
         )
     server = ProductionServer(process, port, log_path)
+    server.env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
     try:
         server.wait_until_answering("/health", START_SECONDS)
         yield server
     finally:
         _stop(process)
+
+
+def child_pids(pid: int) -> list[int]:
+    """The PIDs of `pid`'s child processes."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        return [int(p) for p in children.read_text().split()]
+    except OSError:
+        return []
+
+
+def wait_for_warm_workers(server: Server, workers: int, seconds: float = 90) -> list[int]:
+    """Wait until each of `workers` workers has started its OpenML fetch server (the warm-up
+    every production worker runs at start; until then a first fetch also pays for it)."""
+    pids = server.wait_for_children(workers, seconds)
+    wait_until(lambda: all(child_pids(pid) for pid in pids), seconds, "every worker's fetch server")
+    return pids
 
 
 def _stop(process: subprocess.Popen) -> None:

@@ -1,0 +1,73 @@
+"""SMTP refusing connections or accepting and never speaking, under a production gunicorn.
+
+Signup and password reset answer 202 without waiting for mail (well within SMTP_TIMEOUT);
+the account and its single-use links are stored (a resend can deliver them later); every
+send attempt ends, as failed, within SMTP_TIMEOUT, which /metrics shows for all workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pymysql
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.metrics_scrape import parse, value
+from tests.support.production import migrate, production_environment, production_gunicorn, wait_until
+from tests.support.services import closed_port
+from tests.support.smtp import silent_smtp_server
+
+pytestmark = pytest.mark.slow
+
+SMTP_TIMEOUT = 2.0
+PASSWORD = "a long enough password 42"
+
+
+def rows(database_uri: str, sql: str, *args) -> list[tuple]:
+    url = make_url(database_uri)
+    connection = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username,
+                                 password=url.password or "", database=url.database, connect_timeout=5)
+    with connection, connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return list(cursor.fetchall())
+
+
+@contextlib.contextmanager
+def broken_smtp(kind: str):
+    if kind == "refusing":
+        yield closed_port()
+    else:
+        with silent_smtp_server() as port:
+            yield port
+
+
+@pytest.mark.parametrize("kind", ["refusing", "silent"])
+def test_signup_and_reset_answer_and_keep_the_account_when_smtp_fails(kind: str, openml, mariadb_uri: str,
+                                                                       tmp_path: Path) -> None:
+    with broken_smtp(kind) as port:
+        env = production_environment(tmp_path, mariadb_uri, openml.api_url, SMTP_PORT=str(port),
+                                     SMTP_TIMEOUT=str(SMTP_TIMEOUT))
+        migrate(env)
+        with production_gunicorn(env, tmp_path / "server.log") as server:
+            email = f"{kind}@example.org"
+            signup = server.http("POST", "/api/v1/auth/signup", timeout=SMTP_TIMEOUT,
+                                 json={"email": email, "password": PASSWORD, "first_name": "S", "last_name": "M"})
+            assert signup.status_code == 202, signup.text
+            forgot = server.http("POST", "/api/v1/auth/password/forgot", timeout=SMTP_TIMEOUT, json={"email": email})
+            assert forgot.status_code == 202, forgot.text
+
+            def failed_sends() -> float:
+                samples = parse(server.http("GET", "/metrics").text)
+                return sum(value(samples, "openml_backend_emails_total", template=t, outcome="failed")
+                           for t in ("confirm", "reset"))
+
+            # Both attempts end (as failures) within the SMTP timeout, plus scheduling margin.
+            wait_until(lambda: failed_sends() == 2, SMTP_TIMEOUT + 10, "both send attempts to fail")
+            samples = parse(server.http("GET", "/metrics").text)
+            assert value(samples, "openml_backend_emails_total", template="confirm", outcome="sent") == 0
+
+    (user_id,) = rows(mariadb_uri, "SELECT id FROM users WHERE email = %s", email)[0]
+    purposes = sorted(p for (p,) in rows(mariadb_uri, "SELECT purpose FROM email_tokens WHERE user_id = %s", user_id))
+    assert purposes == ["confirm", "reset"]

@@ -36,11 +36,12 @@ import logging
 import multiprocessing
 import os
 import shutil
+import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -178,7 +179,34 @@ def load_dataset(dataset_id: Any, settings: OpenMLSettings) -> LoadedDataset:
     Raises only ``DatasetError`` subclasses.
     """
     deadline = time.monotonic() + settings.timeout
-    return _guarded(dataset_id, lambda did: _load(did, settings, deadline))
+    try:
+        return _guarded(dataset_id, lambda did: _load(did, settings, deadline))
+    except (OpenMLUnavailable, DatasetUnparseable):
+        if _directory_takes_writes(_cache_root(settings)):
+            raise
+    # The cache directory is read-only or full. Fetch once more into a private scratch
+    # directory (under TMPDIR: its own volume in the pods), read it and drop it, so the
+    # statistics still answer; nothing is cached locally until the directory recovers.
+    logger.warning("dataset %s: the OpenML cache directory takes no writes; fetching into scratch space",
+                   dataset_id)
+    scratch = tempfile.mkdtemp(prefix="openml-backend-scratch-")
+    try:
+        return _guarded(dataset_id, lambda did: _load(did, replace(settings, cache_dir=scratch), deadline))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _directory_takes_writes(path: str) -> bool:
+    """True when a small file can be written and synced in `path` (not read-only, not full)."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-") as probe:
+            probe.write(b"probe\n")
+            probe.flush()
+            os.fsync(probe.fileno())
+        return True
+    except OSError:
+        return False
 
 
 def invalidate_dataset(dataset_id: Any, settings: OpenMLSettings) -> None:

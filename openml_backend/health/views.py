@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import threading
 from pathlib import Path
@@ -51,7 +52,11 @@ def _database_answers(app, timeout: float) -> bool:
 def _directory_writable(path: str) -> bool:
     try:
         Path(path).mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".ready-"):
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".ready-") as probe:
+            # An empty file needs no free space, so a full disk would pass without a write.
+            probe.write(b"ready\n")
+            probe.flush()
+            os.fsync(probe.fileno())
             return True
     except OSError:
         return False
@@ -60,7 +65,7 @@ def _directory_writable(path: str) -> bool:
 @blueprint.get("/health/ready")
 def ready() -> Response:
     """Answer 200 when the database answers SELECT 1 within 1 s and the data and cache
-    directories are writable; otherwise 503 naming each failed check (no hosts or paths)."""
+    directories take a small write (not read-only, not full); otherwise 503 naming each failed check (no hosts or paths)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     checks = {
         "database": _database_answers(app, DATABASE_CHECK_SECONDS),

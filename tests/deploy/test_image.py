@@ -9,8 +9,8 @@ bookworm with python3 bootstrapped locally once and kept in podman's image store
 (tests/deploy/build_base_image.sh); OPENML_TEST_BASE_IMAGE names another base (e.g.
 python:3.11-slim-bookworm where a registry is reachable). Layers are cached, so a re-run only
 rebuilds what changed. A statistics request through the stand-in OpenML server proves the
-`openml` client, its cache and the database work as uid 1000 on the read-only filesystem. Without podman, or where podman cannot run containers, the tests skip
-with the reason.
+`openml` client, its cache and the database work as uid 1000 on the read-only filesystem.
+Without podman, or where podman cannot run containers, the tests skip with the reason.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 import os
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from threadpoolctl import threadpool_limits

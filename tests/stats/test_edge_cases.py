@@ -143,8 +143,12 @@ def test_string_and_date_features_have_their_own_types():
     })
     stats = compute_statistics(table, [FeatureInfo("text", "string"), FeatureInfo("when", "date")])
     text, when = stats["distribution"]["text"], stats["distribution"]["when"]
-    assert (text["type"], text["categories"], text["counts"], text["missing"]) == ("string", ["hello", "world"], [2, 1], 1)
-    assert when == {"type": "date", "count": 3, "missing": 1, "min": "2020-01-02", "max": "2022-01-01", "is_target": False}
+    assert (text["type"], text["categories"], text["counts"], text["missing"]) == (
+        "string", ["hello", "world"], [2, 1], 1
+    )
+    assert when == {
+        "type": "date", "count": 3, "missing": 1, "min": "2020-01-02", "max": "2022-01-01", "is_target": False
+    }
     assert stats["preview"]["rows"][0] == ["hello", "2021-05-01"]
     assert_strict_json(stats)
 

@@ -92,6 +92,9 @@ def compute_statistics(
     arrow schema. Every column appears in "distribution"; declared features absent from the
     table appear too, marked "absent": true. Never raises for any values in the columns.
     """
+    # Reading a file leaves freed buffers cached in arrow's allocator (about 300 MiB after a 1M-row
+    # parquet); returning them first keeps the numpy work below under the read's own peak RSS.
+    pa.default_memory_pool().release_unused()
     plan = _plan(table, features, settings)
     included = [c for c in plan if not c.excluded]
     eligible = [c for c in included if c.kind == kinds.NUMERIC]

@@ -241,3 +241,21 @@ def test_any_arrow_type_gives_statistics(array, kind):
     assert (entry["type"], entry["missing"]) == (kind, 4 if kind == "nominal" and array.null_count == 4 else 1)
     if kind != "numeric" and array.null_count < 4:
         assert entry["counts"][0] == 2 and sum(entry["counts"]) == 3
+
+
+def test_dictionary_entries_with_the_same_text_merge_and_nan_is_missing():
+    dictionary = pa.array([1.0, float("nan"), 2.0, 1.0])
+    column = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, 3, None, 1, 3]), dictionary)
+    entry = compute_statistics(pa.table({"d": column}))["distribution"]["d"]
+    assert list(zip(entry["categories"], entry["counts"])) == [("1", 3), ("2", 1)]
+    assert (entry["missing"], entry["count"], entry["distinct"]) == (3, 4, 2)
+
+
+def test_many_distinct_strings_against_value_counts():
+    rng = np.random.default_rng(3)
+    values = [f"id-{v}" for v in rng.integers(0, 20_000, size=50_000)]
+    entry = compute_statistics(pa.table({"s": values}))["distribution"]["s"]
+    counted = pd.Series(values).value_counts()
+    expected = sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert list(zip(entry["categories"], entry["counts"])) == expected[:50]
+    assert entry["distinct"] == len(counted) and entry["other_count"] == 50_000 - sum(entry["counts"])

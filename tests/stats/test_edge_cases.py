@@ -211,9 +211,15 @@ def test_result_does_not_depend_on_threads():
 
 
 def test_sparse_dataframe_columns_are_densified():
-    df = pd.DataFrame({"s": pd.arrays.SparseArray([0.0, 0.0, 3.0])})
-    stats = compute_statistics_from_dataframe(df)
-    assert stats["distribution"]["s"]["mean"] == 1.0
+    df = pd.DataFrame({
+        "s": pd.arrays.SparseArray([0.0, 0.0, 3.0, np.nan]),
+        "c": pd.Categorical(["a", "b", "a", None]),
+        "n": pd.arrays.SparseArray([np.nan, 1.0, np.nan, 2.0]),  # NaN as the fill value
+    })
+    distribution = compute_statistics_from_dataframe(df)["distribution"]
+    assert (distribution["s"]["mean"], distribution["s"]["missing"]) == (1.0, 1)
+    assert (distribution["n"]["mean"], distribution["n"]["missing"]) == (1.5, 2)
+    assert distribution["c"]["counts"] == [2, 1] and distribution["c"]["missing"] == 1
 
 
 def test_engine_version_is_a_string():

@@ -12,9 +12,9 @@ import numpy as np
 
 from .jsonsafe import finite_float, float_list, int_list
 
-# The range is split into this many sub-bins per display bin; their counts locate the exact
-# order statistics the quartiles need, so only a small sub-bin is partitioned per quartile
-# instead of the whole column.
+# Each display bin is split into this many monotone buckets. Bucket counts locate the order
+# statistics the quartiles need and the values next to each edge, so only those few values are
+# compared or partitioned, never the whole column.
 _SUB_BINS = 64
 _QUARTILES = (0.25, 0.5, 0.75)
 

@@ -16,9 +16,18 @@ from flask.testing import FlaskClient
 
 from openml_backend import create_app
 from openml_backend.config import TestingConfig
+from tests.fixtures_path import openml_fixtures_dir
 from tests.support.services import fresh_mariadb_database
 
+pytest_plugins = ["tests.plugins.standin"]
+
 DATABASE_BACKENDS = ("sqlite", "mariadb")
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """The shared real OpenML fixtures (../shared/fixtures/openml or $OPENML_FIXTURES_DIR)."""
+    return openml_fixtures_dir()
 
 
 def migrate_to_head(database_uri: str, data_dir: Path) -> None:
@@ -57,17 +66,21 @@ def empty_all_tables(app: Flask) -> None:
 
 @pytest.fixture
 def make_app(database_uri: str, tmp_path: Path) -> Callable[..., Flask]:
-    """Build a testing app on the current backend.
+    """Build testing apps on the current backend (the first one empties every table).
 
     `env` adds environment variables (as the deployment would set them); keyword arguments
     override config attributes after they are read.
     """
 
+    built: list[Flask] = []
+
     def build(env: dict[str, str] | None = None, **overrides: Any) -> Flask:
         data_dir = tmp_path / "data"
         environ = {"DATABASE_URI": database_uri, "DATA_DIR": str(data_dir), **(env or {})}
         app = create_app(TestingConfig(environ=environ, **overrides))
-        empty_all_tables(app)
+        if not built:  # later apps of one test share its database, like workers of one service
+            empty_all_tables(app)
+        built.append(app)
         return app
 
     return build

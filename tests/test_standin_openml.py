@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugins.standin import standin_openml, standin_openml_server  # noqa: F401 - fixtures
 from tests.standin_openml import FAULT_IDS_DOC, GENERATED_DATASETS, StandinOpenML
 from tests.standin_openml.datasets import fixtures_dir
 

@@ -24,7 +24,7 @@ def upgrade():
         sa.Column("dataset_version", sa.Integer(), nullable=True),
         sa.Column("checksum", sa.String(length=64), nullable=True),
         sa.Column("name", sa.String(length=256), nullable=False),
-        sa.Column("computed_at", sa.DateTime(), nullable=False),
+        sa.Column("computed_at", sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql"), nullable=False),
         sa.Column("etag", sa.String(length=64), nullable=False),
         sa.Column("payload_gzip", sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql"), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stats_entries")),
@@ -35,7 +35,7 @@ def upgrade():
         sa.Column("dataset_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("engine_version", sa.String(length=16), nullable=False),
         sa.Column("owner", sa.String(length=128), nullable=False),
-        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql"), nullable=False),
         sa.PrimaryKeyConstraint("dataset_id", "engine_version", name=op.f("pk_stats_leases")),
     )
 

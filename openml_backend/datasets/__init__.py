@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from flask import Flask
 
 from ..extensions import db
@@ -9,7 +11,7 @@ from . import models  # noqa: F401  (tables must be known to Alembic)
 from ..stats import StatsSettings
 from .cli import stats_cli
 from .service import ServiceSettings, StatsService
-from .source import OpenMLSettings
+from .source import OpenMLSettings, warm_up
 from .views import MAX_PREVIEW_ROWS, blueprint
 
 
@@ -34,5 +36,7 @@ def init_app(app: Flask) -> None:
         memory_bytes=config["STATS_MEMORY_MB"] * 1024 * 1024,
     )
     app.extensions["openml_backend.stats_service"] = StatsService(settings, engine=lambda: db.engine)
+    if not app.testing:
+        threading.Thread(target=warm_up, args=(settings.openml,), name="openml-warm-up", daemon=True).start()
     app.register_blueprint(blueprint)
     app.cli.add_command(stats_cli)

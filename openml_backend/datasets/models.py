@@ -12,6 +12,8 @@ from ..extensions import db
 
 # MySQL's plain BLOB stops at 64 KiB; statistics of wide datasets are larger.
 CompressedPayload = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql")
+# MySQL's DATETIME drops fractions of a second by default; leases are measured in seconds.
+PreciseDateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
 
 
 class StatsEntry(db.Model):
@@ -30,7 +32,7 @@ class StatsEntry(db.Model):
     dataset_version: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     checksum: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     name: Mapped[str] = mapped_column(sa.String(256), nullable=False)
-    computed_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False)
+    computed_at: Mapped[datetime] = mapped_column(PreciseDateTime, nullable=False)
     etag: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     payload_gzip: Mapped[bytes] = mapped_column(CompressedPayload, nullable=False)
 
@@ -47,4 +49,4 @@ class StatsLease(db.Model):
     dataset_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     engine_version: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     owner: Mapped[str] = mapped_column(sa.String(128), nullable=False)
-    expires_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(PreciseDateTime, nullable=False)

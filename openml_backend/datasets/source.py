@@ -17,6 +17,9 @@ How a load works:
    and never answers. The child starts from a ``forkserver`` that has already imported
    ``openml`` (about 2 s once per worker process; then each fetch forks in milliseconds) and
    that was started by exec, so it holds none of the web worker's threads, locks or sockets.
+   It stays resident (~240 MiB); ``fetch_start_method="spawn"`` trades that memory for a
+   fresh interpreter per cold fetch (~2-3.5 s). A script that loads datasets needs the usual
+   ``if __name__ == "__main__":`` guard (multiprocessing re-imports the main module).
 4. The worker reads the finished files itself, without the client and without network:
    parquet with ``pyarrow.parquet.read_table``; an ARFF was already converted to an Arrow
    file by the child.
@@ -44,7 +47,21 @@ from typing import Any, Iterator
 import pyarrow as pa
 
 from . import _fetch
-from ._featureinfo_placeholder import FeatureInfo  # TODO(lead): import from openml_backend.stats
+from ..stats import FeatureInfo
+
+__all__ = [
+    "DatasetDescription",
+    "DatasetError",
+    "DatasetForbidden",
+    "DatasetNotFound",
+    "DatasetUnparseable",
+    "LoadedDataset",
+    "OpenMLSettings",
+    "OpenMLUnavailable",
+    "describe_dataset",
+    "invalidate_dataset",
+    "load_dataset",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +197,8 @@ def _guarded(dataset_id: Any, action: Any) -> Any:
     except DatasetError:
         raise
     except Exception as exc:  # noqa: BLE001 - the boundary: nothing else may escape
-        logger.error("dataset %s: unexpected %s while loading", did, type(exc).__name__, exc_info=False)
+        # No traceback: its messages may quote URLs; the redacted message says what failed.
+        logger.error("dataset %s: unexpected %s: %s", did, type(exc).__name__, _fetch.redact(str(exc))[:300])
         if isinstance(exc, OSError):
             raise OpenMLUnavailable(did, f"local cache error ({type(exc).__name__})") from None
         raise DatasetUnparseable(did, f"the dataset could not be read ({type(exc).__name__})") from None
@@ -404,6 +422,16 @@ def _fetch_context(start_method: str) -> Any:
     return context
 
 
+def warm_up(settings: OpenMLSettings) -> None:
+    """Start the fetch forkserver now (it imports openml once), so the first request does not
+    pay for it. Safe to call from a background thread; does nothing for "spawn"."""
+    if settings.fetch_start_method == "forkserver":
+        from multiprocessing import forkserver
+
+        _fetch_context("forkserver")
+        forkserver.ensure_running()
+
+
 def _run_fetch(dataset_id: int, settings: OpenMLSettings, mode: str, deadline: float) -> None:
     """Run ``_fetch.run`` in a child; kill it at the deadline. Raises the mapped DatasetError."""
     request = _fetch.FetchRequest(
@@ -424,7 +452,11 @@ def _run_fetch(dataset_id: int, settings: OpenMLSettings, mode: str, deadline: f
         daemon=True,
     )
     try:
+        starting = time.monotonic()
         process.start()
+        # The forkserver's one-time start (importing openml, 1-3 s) is ours, not OpenML's
+        # slowness: it does not count against the timeout. warm_up() usually does it earlier.
+        deadline += time.monotonic() - starting
         sender.close()
         parent_alive_reader.close()
         remaining = deadline - time.monotonic()
@@ -438,7 +470,8 @@ def _run_fetch(dataset_id: int, settings: OpenMLSettings, mode: str, deadline: f
             raise OpenMLUnavailable(dataset_id, "the fetch process died") from None
         if kind != "ok":
             error = _ERRORS_BY_KIND.get(kind, OpenMLUnavailable)
-            logger.warning("dataset %d: %s: %s", dataset_id, error.__name__, payload)
+            level = logging.INFO if error in (DatasetNotFound, DatasetForbidden) else logging.WARNING
+            logger.log(level, "dataset %d: %s: %s", dataset_id, error.__name__, payload)
             raise error(dataset_id, str(payload))
         process.join(timeout=max(0.1, deadline - time.monotonic()))
     finally:

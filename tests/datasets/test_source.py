@@ -488,3 +488,48 @@ def test_the_spawn_start_method_loads_too(openml_settings):
 def test_settings_reject_unusable_values(tmp_path, bad):
     with pytest.raises(ValueError):
         OpenMLSettings("http://127.0.0.1:1/api/v1/xml", str(tmp_path), **bad)
+
+
+_SIDE_EFFECT_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from openml_backend.datasets.source import OpenMLSettings, load_dataset
+    if __name__ == "__main__":
+        dataset = load_dataset(61, OpenMLSettings(sys.argv[1], sys.argv[2], timeout=60.0))
+        print(json.dumps([dataset.table.num_rows, "openml" in sys.modules]))
+    """
+)
+
+
+@pytest.mark.slow
+def test_the_worker_never_imports_openml_and_nothing_is_written_to_home(openml_settings, tmp_path):
+    home, temp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir()
+    temp.mkdir()
+    script = tmp_path / "load_iris.py"
+    script.write_text(_SIDE_EFFECT_SCRIPT, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "OPENML_"))}
+    env.update(HOME=str(home), TMPDIR=str(temp), PYTHONPATH=str(REPO_ROOT))
+
+    result = subprocess.run(
+        [sys.executable, str(script), openml_settings.server_url, openml_settings.cache_dir],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [150, False]
+    assert list(home.iterdir()) == []  # no ~/.config/openml, no ~/.cache/openml
+    assert [p.name for p in temp.iterdir()] == [f"openml-backend-client-{os.getuid()}"]
+
+
+def test_threads_loading_one_cold_dataset_share_one_download(standin_openml, openml_settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    downloads_before = standin_openml.data_downloads(2)
+    standin_openml.set_fault(2, "slow", on="description", seconds=0.5)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        shapes = list(pool.map(lambda _: load_dataset(2, openml_settings).table.shape, range(4)))
+
+    assert shapes == [(898, 39)] * 4
+    assert standin_openml.data_downloads(2) == downloads_before + 1

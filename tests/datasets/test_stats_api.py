@@ -249,12 +249,16 @@ def test_edge_case_datasets_answer_strict_json(stats_app, dataset_id: int) -> No
 def test_concurrent_cold_requests_from_two_workers_compute_once(stats_app, standin_openml) -> None:
     # Two apps with separate memory and separate OpenML caches share only the database, like
     # two replicas; the slow dataset keeps the first computation running while the second asks.
-    first_app = stats_app()
-    second_app = stats_app(OPENML_CACHE_DIR=str(Path(first_app.config["DATA_DIR"]) / "replica-2"))
+    slow = 9003
+    standin_openml.set_fault(slow, "slow", on="data", seconds=0.7)  # HEAD and GET: 1.4 s
+    downloads_before = standin_openml.data_downloads(slow)
+    first_app = stats_app(env={"OPENML_TIMEOUT": "20"})
+    second_app = stats_app(env={"OPENML_TIMEOUT": "20"},
+                           OPENML_CACHE_DIR=str(Path(first_app.config["DATA_DIR"]) / "replica-2"))
     results: dict[str, dict] = {}
 
     def ask(name: str, app: Flask) -> None:
-        results[name] = orjson.loads(get_stats(app, 9905).data)
+        results[name] = orjson.loads(get_stats(app, slow).data)
 
     threads = [threading.Thread(target=ask, args=(n, a)) for n, a in (("a", first_app), ("b", second_app))]
     for thread in threads:
@@ -262,10 +266,10 @@ def test_concurrent_cold_requests_from_two_workers_compute_once(stats_app, stand
         time.sleep(0.3)
     for thread in threads:
         thread.join(timeout=60)
-    assert sorted(r["cached"] for r in results.values()) == [False, True]
+    assert sorted(str(r.get("cached")) for r in results.values()) == ["False", "True"], results
     assert results["a"]["statistics"] == results["b"]["statistics"]
-    assert standin_openml.data_downloads(9905) == 1
-    assert stored_entries(first_app, 9905) == 1
+    assert standin_openml.data_downloads(slow) - downloads_before == 1
+    assert stored_entries(first_app, slow) == 1
 
 
 def test_a_lease_left_by_a_dead_worker_expires(stats_app) -> None:

@@ -8,8 +8,9 @@ No registry is reachable here, so the base image (BASE_IMAGE build argument) is 
 bookworm with python3 bootstrapped locally once and kept in podman's image store
 (tests/deploy/build_base_image.sh); OPENML_TEST_BASE_IMAGE names another base (e.g.
 python:3.11-slim-bookworm where a registry is reachable). Layers are cached, so a re-run only
-rebuilds what changed. Without podman, or where podman cannot run containers, the tests skip
-with the reason.
+rebuilds what changed. A statistics request through the stand-in OpenML server proves the
+`openml` client, its cache and the database work as uid 1000 on the read-only filesystem.
+Without podman, or where podman cannot run containers, the tests skip with the reason.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.deploy import kube
-from tests.support.services import closed_port, fresh_mariadb_database, free_port
+from tests.standin_openml import StandinOpenML
+from tests.support.services import fresh_mariadb_database, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.container]
 
@@ -40,6 +42,21 @@ IMAGE = "localhost/openml-flask:test"
 # The host as seen from a container on slirp4netns with allow_host_loopback.
 HOST_FROM_CONTAINER = "10.0.2.2"
 CA_BUNDLE = os.environ.get("PIP_CA_BUNDLE") or "/etc/ssl/certs/ca-certificates.crt"
+
+
+class ContainerVisibleOpenML(StandinOpenML):
+    """The stand-in OpenML server, bound to the host's loopback but advertising the address the
+    container reaches it at (its descriptions carry absolute data URLs)."""
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST_FROM_CONTAINER}:{self.port}"
+
+
+@pytest.fixture(scope="module")
+def openml() -> Iterator[StandinOpenML]:
+    with ContainerVisibleOpenML(host="127.0.0.1", port=0) as server:
+        yield server
 
 
 def podman_env() -> dict[str, str]:
@@ -103,12 +120,16 @@ def container(
         podman("rm", "--force", "--time", "0", name, check=False)
 
 
-def http_status(port: int, path: str) -> int:
+def http_get(port: int, path: str, timeout: float = 3) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as response:
-            return response.status
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:
+            return response.status, response.read()
     except urllib.error.HTTPError as error:
-        return error.code
+        return error.code, error.read()
+
+
+def http_status(port: int, path: str) -> int:
+    return http_get(port, path)[0]
 
 
 def wait_for_health(name: str, port: int, seconds: float) -> None:
@@ -123,9 +144,8 @@ def wait_for_health(name: str, port: int, seconds: float) -> None:
     raise AssertionError(f"/health never answered 200:\n{podman('logs', name, check=False).stdout[-3000:]}")
 
 
-def container_environment(environment: str, database_uri: str | None) -> dict[str, str]:
-    env = {**kube.kubelet_environment(environment),
-           "OPENML_SERVER_URL": f"http://{HOST_FROM_CONTAINER}:{closed_port()}/api/v1/xml"}
+def container_environment(environment: str, database_uri: str | None, openml: StandinOpenML) -> dict[str, str]:
+    env = {**kube.kubelet_environment(environment), "OPENML_SERVER_URL": openml.api_url}
     if database_uri:
         env["DATABASE_URI"] = database_uri
     return env
@@ -136,6 +156,9 @@ def check_running_pod(name: str, port: int, environment: str) -> None:
     probe = kube.flask_container(deployment)["startupProbe"]
     wait_for_health(name, port, probe["periodSeconds"] * probe["failureThreshold"])
     assert http_status(port, "/health/ready") == 200
+    status, body = http_get(port, "/api/v1/datasets/61/stats", timeout=120)
+    assert status == 200, body[:2000]
+    assert json.loads(body)["name"] == "iris"
     status = podman("exec", name, "cat", "/proc/1/status").stdout
     uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
     assert uid_line.split()[1:] == ["1000"] * 4, uid_line
@@ -185,18 +208,19 @@ def test_worker_count_follows_the_real_cgroup_limits(image: str) -> None:
     assert result.stdout.split() == ["2", "1", "2048"]
 
 
-def test_development_pod(image: str, tmp_path: Path) -> None:
+def test_development_pod(image: str, openml: StandinOpenML, tmp_path: Path) -> None:
     resources = kube.flask_container(kube.deployment("development"))["resources"]
     # DATABASE_URI stays the ConfigMap's: SQLite on the data volume.
-    with container(image, container_environment("development", None), resources, tmp_path) as (name, port):
+    env = container_environment("development", None, openml)
+    with container(image, env, resources, tmp_path) as (name, port):
         check_running_pod(name, port, "development")
 
 
-def test_production_pod_after_its_migration_job(image: str, tmp_path: Path) -> None:
+def test_production_pod_after_its_migration_job(image: str, openml: StandinOpenML, tmp_path: Path) -> None:
     resources = kube.flask_container(kube.deployment("production"))["resources"]
     with fresh_mariadb_database("openml_backend_image") as uri:
         url = make_url(uri).set(drivername="mysql", host=HOST_FROM_CONTAINER)
-        env = container_environment("production", url.render_as_string(hide_password=False))
+        env = container_environment("production", url.render_as_string(hide_password=False), openml)
         with container(image, env, resources, tmp_path, "migrate") as (name, _):
             assert podman("wait", name, timeout=300).stdout.strip() == "0", podman("logs", name).stdout[-3000:]
         with container(image, env, resources, tmp_path) as (name, port):

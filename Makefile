@@ -29,6 +29,7 @@ run: install
 
 ## Install everything and run the whole test suite (SQLite and MariaDB)
 test: install-dev
+	bash tests/deploy/install_tools.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Apply database migrations for the current ENVIRONMENT

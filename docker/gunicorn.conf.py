@@ -123,6 +123,13 @@ def on_starting(server) -> None:
             child.unlink()
 
 
+def worker_exit(server, worker) -> None:
+    """Let a stopping worker finish the emails it has queued (bounded), so none is dropped."""
+    from openml_backend.accounts import emails
+
+    emails.wait_for_pending(5)
+
+
 def child_exit(server, worker) -> None:
     """Drop a dead worker's live metrics (prometheus multiprocess mode, when enabled)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -178,7 +178,8 @@ def main() -> None:
                                           headers={"Accept-Encoding": "gzip"}), 3, {200}),
                 ("login_ok", lua_script([login], "POST", json.dumps({"email": EMAIL, "password": PASSWORD}),
                                         json_headers), 4, {200}),
-                ("login_wrong", lua_script([login], "POST", json.dumps({"email": TARGET_EMAIL, "password": "wrong " + PASSWORD}),
+                ("login_wrong", lua_script([login], "POST",
+                                           json.dumps({"email": TARGET_EMAIL, "password": "wrong " + PASSWORD}),
                                            json_headers), 4, {401, 429}),
             ]
             results = {}

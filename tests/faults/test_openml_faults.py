@@ -1,10 +1,11 @@
 """OpenML hanging, slow or answering 500 under a production gunicorn (3 gthread workers).
 
-Each statistics request must end with 503 openml_unavailable within OPENML_TIMEOUT (plus a
-margin for the fetch process and the lease), also when several clients ask for the same
-broken dataset at once, and /health must keep answering meanwhile: one bad dataset must not
-starve the workers (judged as the kubelet judges the liveness probe). The bounds are the behaviour under test (the timeout is the contract), so
-they are asserted, with margins far above this machine's noise.
+Each statistics request must end with 503 within OPENML_TIMEOUT (plus a margin for the fetch
+process and the lease), also when several clients ask for the same broken dataset at once,
+and /health must keep answering meanwhile: one bad dataset must not starve the workers
+(judged as the kubelet judges the liveness probe). The bounds are the behaviour under test
+(the timeout is the contract), so they are asserted, with margins far above this machine's
+noise.
 """
 
 from __future__ import annotations

@@ -31,6 +31,9 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     _OWN_METRICS_DIR: str | None = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 else:
     _OWN_METRICS_DIR = None
+# Imported here, after the directory is set, rather than inside child_exit: that hook runs in
+# the master's SIGCHLD handling, no place for a first import of a package.
+from prometheus_client import multiprocess  # noqa: E402
 worker_class = "gthread"
 # The workers' heartbeat files: /dev/shm is memory-backed and writable even with a
 # read-only root filesystem, so a slow disk cannot make the arbiter kill a worker.
@@ -133,9 +136,10 @@ def worker_exit(server, worker) -> None:
 def child_exit(server, worker) -> None:
     """Drop a dead worker's live metrics (prometheus multiprocess mode, when enabled)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(worker.pid)
+        try:
+            multiprocess.mark_process_dead(worker.pid)
+        except Exception:  # metrics bookkeeping must never take the master down
+            server.log.warning("prometheus: could not mark worker %s dead", worker.pid, exc_info=True)
 
 
 def on_exit(server) -> None:

@@ -1,6 +1,6 @@
 """SMTP refusing connections or accepting and never speaking, under a production gunicorn.
 
-Signup and password reset answer 202 without waiting for mail (well within SMTP_TIMEOUT);
+Signup and password reset answer 202 without waiting for mail (before a send could time out);
 the account and its single-use links are stored (a resend can deliver them later); every
 send attempt ends, as failed, within SMTP_TIMEOUT, which /metrics shows for all workers.
 """
@@ -21,7 +21,9 @@ from tests.support.smtp import silent_smtp_server
 
 pytestmark = pytest.mark.slow
 
-SMTP_TIMEOUT = 2.0
+SMTP_TIMEOUT = 10.0
+# Answers must come before a send could even have timed out: they never wait for SMTP.
+ANSWER_TIMEOUT = SMTP_TIMEOUT * 0.8
 PASSWORD = "a long enough password 42"
 
 
@@ -52,10 +54,11 @@ def test_signup_and_reset_answer_and_keep_the_account_when_smtp_fails(kind: str,
         migrate(env)
         with production_gunicorn(env, tmp_path / "server.log") as server:
             email = f"{kind}@example.org"
-            signup = server.http("POST", "/api/v1/auth/signup", timeout=SMTP_TIMEOUT,
+            signup = server.http("POST", "/api/v1/auth/signup", timeout=ANSWER_TIMEOUT,
                                  json={"email": email, "password": PASSWORD, "first_name": "S", "last_name": "M"})
             assert signup.status_code == 202, signup.text
-            forgot = server.http("POST", "/api/v1/auth/password/forgot", timeout=SMTP_TIMEOUT, json={"email": email})
+            forgot = server.http("POST", "/api/v1/auth/password/forgot", timeout=ANSWER_TIMEOUT,
+                                 json={"email": email})
             assert forgot.status_code == 202, forgot.text
 
             def failed_sends() -> float:

@@ -98,10 +98,12 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount each feature's blueprint."""
     from . import datasets
+    from .accounts.views import init_app as init_accounts
     from .health.views import blueprint as health_blueprint
 
     app.register_blueprint(health_blueprint)
     datasets.init_app(app)
+    init_accounts(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -113,6 +115,9 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Add the project's `flask` CLI commands (each feature registers its own group)."""
+    from .accounts.commands import accounts_cli
+
+    app.cli.add_command(accounts_cli)
 
 
 def upgrade_database(app: Flask) -> None:

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,7 @@ class BaseConfig:
     DEFAULT_LOG_LEVEL = "INFO"
     DEFAULT_USE_OPENML_TEST_SERVER = True
     AUTO_MIGRATE = False
+    DEFAULT_PASSWORD_HASH_COST = "production"
     TESTING = False  # Flask's own flag; the seed's TESTING variable only picks the OpenML server.
     DEBUG = False
 
@@ -185,6 +187,31 @@ class BaseConfig:
         self.URL_API = (get("URL_API") or "http://localhost:8000").rstrip("/")
         self.CORS_ORIGINS = [origin.strip() for origin in (get("CORS_ORIGINS") or "").split(",") if origin.strip()]
         self.MAX_CONTENT_LENGTH = parse_int("MAX_CONTENT_LENGTH", get("MAX_CONTENT_LENGTH"), 64 * 1024, minimum=1024)
+        self._read_accounts(get)
+
+    def _read_accounts(self, get: Any) -> None:
+        """Settings of the accounts feature (tokens, hashing, throttles, feedback)."""
+        self.JWT_ALGORITHM = "HS256"
+        self.JWT_DECODE_ALGORITHMS = ["HS256"]  # pinned: `alg: none` and other algorithms are refused
+        self.JWT_TOKEN_LOCATION = ["headers"]
+        self.ACCESS_TOKEN_MINUTES = parse_int("ACCESS_TOKEN_MINUTES", get("ACCESS_TOKEN_MINUTES"), 15, minimum=1)
+        self.REFRESH_TOKEN_DAYS = parse_int("REFRESH_TOKEN_DAYS", get("REFRESH_TOKEN_DAYS"), 30, minimum=1)
+        self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=self.ACCESS_TOKEN_MINUTES)
+        self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=self.REFRESH_TOKEN_DAYS)
+        self.CONFIRM_TOKEN_HOURS = parse_int("CONFIRM_TOKEN_HOURS", get("CONFIRM_TOKEN_HOURS"), 72, minimum=1)
+        self.RESET_TOKEN_MINUTES = parse_int("RESET_TOKEN_MINUTES", get("RESET_TOKEN_MINUTES"), 60, minimum=1)
+        self.PASSWORD_HASH_COST = get("PASSWORD_HASH_COST") or self.DEFAULT_PASSWORD_HASH_COST
+        if self.PASSWORD_HASH_COST not in ("production", "low"):
+            raise ConfigError(f"PASSWORD_HASH_COST must be production or low (got {self.PASSWORD_HASH_COST!r})")
+        self.LOGIN_WINDOW_SECONDS = parse_int("LOGIN_WINDOW_SECONDS", get("LOGIN_WINDOW_SECONDS"), 900, minimum=1)
+        self.LOGIN_MAX_PER_ACCOUNT = parse_int("LOGIN_MAX_PER_ACCOUNT", get("LOGIN_MAX_PER_ACCOUNT"), 5, minimum=1)
+        self.LOGIN_MAX_PER_ADDRESS = parse_int("LOGIN_MAX_PER_ADDRESS", get("LOGIN_MAX_PER_ADDRESS"), 30, minimum=1)
+        self.EMAIL_MAX_PER_ADDRESS = parse_int("EMAIL_MAX_PER_ADDRESS", get("EMAIL_MAX_PER_ADDRESS"), 30, minimum=1)
+        self.FEEDBACK_MAX_PER_ADDRESS = parse_int(
+            "FEEDBACK_MAX_PER_ADDRESS", get("FEEDBACK_MAX_PER_ADDRESS"), 5, minimum=1)
+        self.FEEDBACK_EMAIL = get("FEEDBACK_EMAIL") or "openmlhq@googlegroups.com"
+        # Trust X-Forwarded-For from this many proxies (0: use the socket's address only).
+        self.PROXY_FIX_HOPS = parse_int("PROXY_FIX_HOPS", get("PROXY_FIX_HOPS"), 0, minimum=0, maximum=5)
 
     def _finish(self) -> None:
         data_dir = Path(self.DATA_DIR)
@@ -255,6 +282,8 @@ class ProductionConfig(BaseConfig):
             raise ConfigError("DATABASE_URI is required in production (mysql://user:pass@host:3306/openml)")
         if make_url(self.SQLALCHEMY_DATABASE_URI).get_backend_name() == "sqlite":
             raise ConfigError("DATABASE_URI must not be SQLite in production; use MySQL")
+        if self.PASSWORD_HASH_COST != "production":
+            raise ConfigError("PASSWORD_HASH_COST must be production in production")
         if any("*" in origin for origin in self.CORS_ORIGINS):
             raise ConfigError("CORS_ORIGINS must list exact origins in production, not '*'")
 
@@ -264,6 +293,7 @@ class TestingConfig(BaseConfig):
 
     ENVIRONMENT = "testing"
     DEFAULT_LOG_LEVEL = "DEBUG"
+    DEFAULT_PASSWORD_HASH_COST = "low"  # fast tests; one test opts into production cost
     TESTING = True
     __test__ = False  # not a pytest test class despite its name
 

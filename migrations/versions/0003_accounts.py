@@ -1,0 +1,83 @@
+"""Accounts: users, single-use email tokens, revoked JWTs and throttle counters.
+
+Revision ID: 0003_accounts
+Revises: 0001_core
+Create Date: 2026-11-26
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003_accounts"
+down_revision = "0001_core"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "users",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=True),
+        sa.Column("password_hash", sa.String(length=255), nullable=False),
+        sa.Column("first_name", sa.String(length=100), nullable=False),
+        sa.Column("last_name", sa.String(length=100), nullable=False),
+        sa.Column("bio", sa.String(length=2000), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("api_key", sa.String(length=32), nullable=False),
+        sa.Column("token_generation", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=False), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=False), nullable=False),
+        sa.Column("confirmed_at", sa.DateTime(timezone=False), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+        sa.UniqueConstraint("username", name=op.f("uq_users_username")),
+        sa.UniqueConstraint("api_key", name=op.f("uq_users_api_key")),
+    )
+    op.create_table(
+        "email_tokens",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("purpose", sa.String(length=20), nullable=False),
+        sa.Column("new_email", sa.String(length=254), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=False), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=False), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=False), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_email_tokens_user_id_users"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_email_tokens_token_hash")),
+    )
+    with op.batch_alter_table("email_tokens") as batch_op:
+        batch_op.create_index(batch_op.f("ix_email_tokens_user_id"), ["user_id"], unique=False)
+    op.create_table(
+        "revoked_tokens",
+        sa.Column("jti", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("reason", sa.String(length=20), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=False), nullable=False),
+        sa.PrimaryKeyConstraint("jti", name=op.f("pk_revoked_tokens")),
+    )
+    with op.batch_alter_table("revoked_tokens") as batch_op:
+        batch_op.create_index(batch_op.f("ix_revoked_tokens_user_id"), ["user_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_revoked_tokens_expires_at"), ["expires_at"], unique=False)
+    op.create_table(
+        "throttle_counters",
+        sa.Column("scope", sa.String(length=20), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("window_start", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=False), nullable=False),
+        sa.PrimaryKeyConstraint("scope", "key", "window_start", name=op.f("pk_throttle_counters")),
+    )
+    with op.batch_alter_table("throttle_counters") as batch_op:
+        batch_op.create_index("ix_throttle_counters_expires_at", ["expires_at"], unique=False)
+
+
+def downgrade():
+    op.drop_table("throttle_counters")
+    op.drop_table("revoked_tokens")
+    op.drop_table("email_tokens")
+    op.drop_table("users")

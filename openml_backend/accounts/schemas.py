@@ -1,0 +1,119 @@
+"""Request and response bodies of the accounts API, as pydantic models.
+
+Requests forbid unknown fields (no mass assignment: `active`, `id`, `api_key` ... are refused
+with 400) and use strict types (a number is not a name). Length limits apply before any
+password is hashed. The OpenAPI document reuses these models.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
+
+from .models import EMAIL_MAX_LENGTH
+from .passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+
+Email = Annotated[
+    StrictStr,
+    Field(max_length=EMAIL_MAX_LENGTH, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    AfterValidator(str.lower),
+]
+NewPassword = Annotated[StrictStr, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
+GivenPassword = Annotated[StrictStr, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=r"\S")]
+EmailToken = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+
+
+class Request(BaseModel):
+    """Base of every request body: unknown fields are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignupRequest(Request):
+    email: Email
+    password: NewPassword
+    first_name: Name
+    last_name: Name
+
+
+class TokenRequest(Request):
+    token: EmailToken
+
+
+class EmailRequest(Request):
+    email: Email
+
+
+class LoginRequest(Request):
+    email: Email | None = None
+    username: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+    password: GivenPassword
+
+    @model_validator(mode="after")
+    def one_identifier(self) -> LoginRequest:
+        if (self.email is None) == (self.username is None):
+            raise ValueError("give exactly one of email or username")
+        return self
+
+
+class ProfileUpdate(Request):
+    first_name: Name = None  # type: ignore[assignment]  # absent means unchanged; null is refused
+    last_name: Name = None  # type: ignore[assignment]
+    bio: Annotated[StrictStr, Field(max_length=2000)] = None  # type: ignore[assignment]
+    email: Email = None  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def something_to_change(self) -> ProfileUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of first_name, last_name, bio, email")
+        return self
+
+
+class PasswordChange(Request):
+    current_password: GivenPassword
+    new_password: NewPassword
+
+
+class PasswordReset(Request):
+    token: EmailToken
+    new_password: NewPassword
+
+
+class AccountDeletion(Request):
+    password: GivenPassword
+
+
+class FeedbackRequest(Request):
+    email: Email
+    message: Annotated[StrictStr, Field(min_length=1, max_length=5000, pattern=r"\S")]
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+
+
+class UserProfile(BaseModel):
+    id: int
+    email: str
+    username: str | None
+    first_name: str
+    last_name: str
+    bio: str
+    created_at: datetime
+    confirmed_at: datetime | None
+    email_change_pending: str | None = None
+
+
+class ApiKey(BaseModel):
+    api_key: str
+
+
+class Accepted(BaseModel):
+    status: str
+    detail: str

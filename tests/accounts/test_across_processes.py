@@ -1,0 +1,92 @@
+"""Logout and the login throttle hold across processes: a real gunicorn with 2 sync workers
+against the test database (SQLite file, then MariaDB). Requests are sent concurrently so both
+workers serve them; gunicorn's access log shows which worker answered each one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from openml_backend.accounts import emails
+from tests.accounts.conftest import PASSWORD
+from tests.support.gunicorn import RunningGunicorn, running_gunicorn
+from tests.support.smtp import Mailbox, token_from
+
+pytestmark = pytest.mark.slow
+
+WORKERS = 2
+CONCURRENCY = 8
+REQUESTS = 40
+API = "/api/v1"
+
+
+def concurrently(count: int, call: Callable[[int], requests.Response]) -> list[requests.Response]:
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        return list(pool.map(call, range(count)))
+
+
+def workers_that_answered(server: RunningGunicorn, path: str, status: int) -> set[int]:
+    return {pid for pid, code, _method, logged_path in server.requests_seen() if logged_path == path and code == status}
+
+
+@pytest.fixture
+def server(make_app, database_uri: str, smtp_server: tuple[int, Mailbox], tmp_path: Path):
+    make_app()  # empty tables
+    emails.wait_for_pending(10)
+    smtp_server[1].clear()
+    env = {"SMTP_SERVER": "127.0.0.1", "SMTP_PORT": str(smtp_server[0]), "SMTP_TIMEOUT": "5",
+           "EMAIL_SERVER": "https://www.openml.test", "LOGIN_MAX_PER_ACCOUNT": "5", "LOGIN_MAX_PER_ADDRESS": "1000",
+           "PASSWORD_HASH_COST": "low"}
+    with running_gunicorn(database_uri, tmp_path / "gunicorn", workers=WORKERS, env=env) as running:
+        yield running
+
+
+def confirmed_login(server: RunningGunicorn, mailbox: Mailbox, email: str) -> dict:
+    signup = requests.post(f"{server.url}{API}/auth/signup", timeout=30,
+                           json={"email": email, "password": PASSWORD, "first_name": "G", "last_name": "U"})
+    assert signup.status_code == 202
+    token = token_from(mailbox.wait_for(email, timeout=30)[-1])
+    assert requests.post(f"{server.url}{API}/auth/confirm", json={"token": token}, timeout=30).status_code == 200
+    login = requests.post(f"{server.url}{API}/auth/login", json={"email": email, "password": PASSWORD}, timeout=30)
+    assert login.status_code == 200, login.text
+    return login.json()
+
+
+def test_logout_holds_across_workers(server: RunningGunicorn, smtp_server: tuple[int, Mailbox]) -> None:
+    pair = confirmed_login(server, smtp_server[1], "everywhere@example.org")
+    headers = {"Authorization": f"Bearer {pair['access_token']}"}
+    me = f"{server.url}{API}/users/me"
+
+    before = concurrently(REQUESTS, lambda _i: requests.get(me, headers=headers, timeout=30))
+    assert [response.status_code for response in before] == [200] * REQUESTS
+    assert len(workers_that_answered(server, f"{API}/users/me", 200)) == WORKERS, "both workers saw the token valid"
+
+    assert requests.post(f"{server.url}{API}/auth/logout", headers=headers, timeout=30).status_code == 200
+
+    after = concurrently(REQUESTS, lambda _i: requests.get(me, headers=headers, timeout=30))
+    assert [response.status_code for response in after] == [401] * REQUESTS
+    assert {response.json()["code"] for response in after} == {"token_revoked"}
+    assert len(workers_that_answered(server, f"{API}/users/me", 401)) == WORKERS, "every worker refused it"
+    refresh = concurrently(8, lambda _i: requests.post(f"{server.url}{API}/auth/refresh", timeout=30,
+                                                      headers={"Authorization": f"Bearer {pair['refresh_token']}"}))
+    assert {response.status_code for response in refresh} == {401}
+
+
+def test_login_throttle_holds_across_workers(server: RunningGunicorn, smtp_server: tuple[int, Mailbox]) -> None:
+    confirmed_login(server, smtp_server[1], "hammered@example.org")
+    login = f"{server.url}{API}/auth/login"
+    wrong = {"email": "hammered@example.org", "password": "wrong password"}
+    answers = concurrently(REQUESTS, lambda _i: requests.post(login, json=wrong, timeout=30))
+    statuses = [response.status_code for response in answers]
+    # The counter is shared and incremented atomically: exactly the limit gets through.
+    assert statuses.count(401) == 5, statuses
+    assert statuses.count(429) == REQUESTS - 5
+    assert all(int(response.headers["Retry-After"]) >= 1 for response in answers if response.status_code == 429)
+    assert len(workers_that_answered(server, f"{API}/auth/login", 429)) == WORKERS
+    right = concurrently(8, lambda _i: requests.post(login, timeout=30,
+                                                    json={"email": "hammered@example.org", "password": PASSWORD}))
+    assert {response.status_code for response in right} == {429}

@@ -1,7 +1,7 @@
 """Accounts: users, single-use email tokens, revoked JWTs and throttle counters.
 
 Revision ID: 0003_accounts
-Revises: 0001_core
+Revises: 0002_stats_cache
 Create Date: 2026-11-26
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_accounts"
-down_revision = "0001_core"
+down_revision = "0002_stats_cache"
 branch_labels = None
 depends_on = None
 

@@ -8,17 +8,33 @@ password is hashed. The OpenAPI document reuses these models.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from .models import EMAIL_MAX_LENGTH
 from .passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
+def _deliverable(address: str) -> str:
+    """The address as stored and mailed: lower case, an internationalised domain in its IDNA
+    (ASCII) form. Refuses what SMTP cannot carry: a non-ASCII local part (the mailer has no
+    SMTPUTF8) or a domain without an IDNA form (empty or over-long labels)."""
+    local, _, domain = address.rpartition("@")
+    if not local.isascii():
+        raise ValueError("the part before @ must be ASCII")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError("the domain is not a valid host name") from None
+    return f"{local}@{ascii_domain}".lower()
+
+
+# The local part is printable ASCII without @ (the mailer has no SMTPUTF8); the domain may be
+# internationalised (sent in its IDNA form) but has no control characters.
 Email = Annotated[
     StrictStr,
-    Field(max_length=EMAIL_MAX_LENGTH, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
-    AfterValidator(str.lower),
+    Field(max_length=EMAIL_MAX_LENGTH, pattern=r"^[!-?A-~]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"),
+    AfterValidator(_deliverable),
 ]
 NewPassword = Annotated[StrictStr, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
 GivenPassword = Annotated[StrictStr, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
@@ -117,3 +133,14 @@ class ApiKey(BaseModel):
 class Accepted(BaseModel):
     status: str
     detail: str
+
+
+class Confirmed(BaseModel):
+    status: Literal["confirmed"]
+    confirmed: Literal["account", "email"]
+
+
+class Done(BaseModel):
+    """The outcome of an action that returns nothing else."""
+
+    status: Literal["logged_out", "logged_out_everywhere", "password_reset"]

@@ -7,7 +7,7 @@ password is hashed. The OpenAPI document reuses these models.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
@@ -114,6 +114,14 @@ class TokenPair(BaseModel):
     expires_in: int
 
 
+def _as_utc(moment: datetime) -> datetime:
+    # The database keeps naive UTC; without an offset the JSON would not be RFC 3339.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
 class UserProfile(BaseModel):
     id: int
     email: str
@@ -121,8 +129,8 @@ class UserProfile(BaseModel):
     first_name: str
     last_name: str
     bio: str
-    created_at: datetime
-    confirmed_at: datetime | None
+    created_at: UtcDateTime
+    confirmed_at: UtcDateTime | None
     email_change_pending: str | None = None
 
 

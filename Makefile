@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --quiet
 
-.PHONY: install install-dev run test migrate
+.PHONY: install install-dev run test migrate demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,18 @@ run: install
 
 ## Install everything and run the whole test suite (SQLite and MariaDB)
 test: install-dev
+	bash tests/deploy/install_tools.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Apply database migrations for the current ENVIRONMENT
 migrate: install
 	$(BIN)/flask --app autoapp db upgrade
+
+## Offline demo: the stand-in OpenML server on :8081 (real fixtures) and the development server
+## on :$(PORT) talking to it: curl localhost:$(PORT)/api/v1/datasets/2/stats
+demo: install
+	@bash -c 'set -euo pipefail; \
+	  $(BIN)/python -m tests.standin_openml --port 8081 & standin=$$!; \
+	  trap "kill $$standin 2>/dev/null || true" EXIT; \
+	  ENVIRONMENT=development OPENML_SERVER_URL=http://127.0.0.1:8081/api/v1/xml DATA_DIR=./data/demo \
+	    $(BIN)/flask --app autoapp run --host 127.0.0.1 --port $(PORT)'

@@ -200,7 +200,10 @@ def refresh(user: User, refresh_payload: dict[str, Any]) -> dict[str, Any]:
 def logout(user: User, access_payload: dict[str, Any]) -> None:
     """Revoke this access token and its refresh token."""
     revoke_session(user, access_payload)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except exc.IntegrityError:  # the same logout, racing in another process, came first
+        db.session.rollback()
 
 
 def logout_everywhere(user: User) -> None:

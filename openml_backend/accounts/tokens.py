@@ -52,8 +52,11 @@ def _expiry(payload: dict[str, Any]) -> datetime:
 
 
 def revoke_all(user: User) -> None:
-    """Make every token issued to `user` so far invalid (the caller commits)."""
-    user.token_generation = (user.token_generation or 0) + 1
+    """Make every token issued to `user` so far invalid (the caller commits).
+
+    The increment happens in SQL, so two revocations racing in two processes both count.
+    """
+    user.token_generation = User.token_generation + 1
 
 
 def revoke_session(user: User, access_payload: dict[str, Any]) -> None:

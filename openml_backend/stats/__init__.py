@@ -6,6 +6,7 @@ from .engine import (
     StatsSettings,
     compute_statistics,
     compute_statistics_from_dataframe,
+    table_from_dataframe,
 )
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "StatsSettings",
     "compute_statistics",
     "compute_statistics_from_dataframe",
+    "table_from_dataframe",
 ]

@@ -78,11 +78,11 @@ def as_strings(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def strings_of(array: pa.Array) -> pa.Array:
-    """A plain (non-dictionary) array as text: arrow's rendering where it has one (numbers, bools,
+    """A plain (non-dictionary) array as utf8 text: arrow's rendering where it has one (numbers, bools,
     dates), Python's str() for nested values, bytes decoded as UTF-8 with replacement.
     NaN becomes null."""
     array = without_nan(array)
-    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+    if pa.types.is_string(array.type):
         return array
     try:
         return pc.cast(array, pa.string())

@@ -93,6 +93,9 @@ def compute_statistics(
     arrow schema. Every column appears in "distribution"; declared features absent from the
     table appear too, marked "absent": true. Never raises for any values in the columns.
     """
+    # Reading a file leaves freed buffers cached in arrow's allocator (about 300 MiB after a 1M-row
+    # parquet); returning them first keeps the numpy work below under the read's own peak RSS.
+    pa.default_memory_pool().release_unused()
     plan = _plan(table, features, settings)
     included = [c for c in plan if not c.excluded]
     eligible = [c for c in included if c.kind == kinds.NUMERIC]
@@ -124,15 +127,34 @@ def compute_statistics(
 
 
 def compute_statistics_from_dataframe(df, features=None, settings: StatsSettings = StatsSettings()) -> dict:
-    """compute_statistics for a pandas DataFrame (sparse columns are densified first).
+    """compute_statistics for a pandas DataFrame (as the openml client returns for ARFF data).
 
+    Sparse columns (the client's answer for sparse ARFF) are densified column by column.
     Raises pyarrow's ArrowInvalid/ArrowTypeError when a column cannot become an arrow column
     (for example mixed Python objects).
     """
-    sparse = [name for name, dtype in df.dtypes.items() if getattr(dtype, "name", "").startswith("Sparse")]
-    if sparse:
-        df = df.assign(**{str(name): df[name].sparse.to_dense() for name in sparse})
-    return compute_statistics(pa.Table.from_pandas(df, preserve_index=False), features, settings)
+    return compute_statistics(table_from_dataframe(df), features, settings)
+
+
+def table_from_dataframe(df) -> pa.Table:
+    """The DataFrame as an arrow table: categoricals become dictionaries, NaN becomes null."""
+    import pandas as pd  # only this convenience needs pandas
+
+    if not any(isinstance(dtype, pd.SparseDtype) for dtype in df.dtypes):
+        return pa.Table.from_pandas(df, preserve_index=False)
+    # DataFrame.sparse.to_dense() and pd.concat take tens of seconds on 20,000 columns;
+    # filling each column from its stored values takes under a second.
+    arrays = []
+    for position, dtype in enumerate(df.dtypes):
+        column = df.iloc[:, position]
+        if isinstance(dtype, pd.SparseDtype):
+            sparse = column.array
+            dense = np.full(len(column), sparse.fill_value, dtype=sparse.dtype.subtype)
+            dense[sparse.sp_index.indices] = sparse.sp_values
+            arrays.append(pa.array(dense, from_pandas=True))
+        else:
+            arrays.append(pa.Array.from_pandas(column))
+    return pa.table(arrays, names=[str(name) for name in df.columns])
 
 
 def _plan(table: pa.Table, features, settings: StatsSettings) -> list[_Column]:

@@ -12,9 +12,9 @@ import numpy as np
 
 from .jsonsafe import finite_float, float_list, int_list
 
-# The range is split into this many sub-bins per display bin; their counts locate the exact
-# order statistics the quartiles need, so only a small sub-bin is partitioned per quartile
-# instead of the whole column.
+# Each display bin is split into this many monotone buckets. Bucket counts locate the order
+# statistics the quartiles need and the values next to each edge, so only those few values are
+# compared or partitioned, never the whole column.
 _SUB_BINS = 64
 _QUARTILES = (0.25, 0.5, 0.75)
 
@@ -91,11 +91,28 @@ def display_edges(low: float, high: float, n_bins: int) -> np.ndarray:
 def _histogram_and_quartiles(finite: np.ndarray, low: float, high: float, n_bins: int):
     edges = display_edges(low, high, n_bins)
     np.maximum.accumulate(edges, out=edges)  # a no-op unless rounding met subnormal widths
-    bucket_of = _monotone_buckets(low, high, n_bins * _SUB_BINS)
-    sub_index = bucket_of(finite)
-    sub_counts = np.bincount(sub_index, minlength=n_bins * _SUB_BINS)
-    counts = _counts_between_edges(finite, sub_index, sub_counts, bucket_of, edges)
-    quartiles = _exact_quantiles(finite, sub_index, sub_counts, _QUARTILES)
+    n_buckets = n_bins * _SUB_BINS
+    bucket_of = _monotone_buckets(low, high, n_buckets)
+    buckets = bucket_of(finite)
+    bucket_counts = np.bincount(buckets, minlength=n_buckets)
+    edge_buckets = bucket_of(edges[1:-1].copy())
+    ranks = sorted({r for p in _QUARTILES for r in _ranks(p, finite.size)})
+    cumulative = np.cumsum(bucket_counts)
+    rank_buckets = np.searchsorted(cumulative, ranks, side="right")
+    # one pass over the column gathers every value in a bucket that an edge or a quartile
+    # falls into; everything after works on those few values
+    wanted = np.zeros(n_buckets, dtype=bool)
+    wanted[edge_buckets] = True
+    wanted[rank_buckets] = True
+    near = wanted[buckets]
+    near_values, near_buckets = finite[near], buckets[near]
+
+    def values_in(bucket: int) -> np.ndarray:
+        return near_values[near_buckets == bucket]
+
+    counts = _counts_between_edges(finite.size, bucket_counts, edges, edge_buckets, values_in)
+    order_statistics = _order_statistics(ranks, rank_buckets, cumulative, values_in)
+    quartiles = [_interpolated(p, finite.size, order_statistics) for p in _QUARTILES]
     return float_list(edges), int_list(counts), quartiles
 
 
@@ -109,58 +126,50 @@ def _monotone_buckets(low: float, high: float, n_buckets: int):
     halve = not math.isfinite(high - low)
     scale = n_buckets / ((high / 2 - low / 2) if halve else (high - low))
     if not math.isfinite(scale):  # a range of a few subnormals: two buckets are still monotone
-        return lambda values: (values > low).astype(np.intp) * (n_buckets - 1)
+        return lambda values: (values > low).astype(np.int32) * (n_buckets - 1)
 
     def bucket_of(values: np.ndarray) -> np.ndarray:
         shifted = (values / 2 - low / 2) if halve else (values - low)
         shifted *= scale
-        index = shifted.astype(np.intp)
+        index = shifted.astype(np.int32)
         np.minimum(index, n_buckets - 1, out=index)
         return index
 
     return bucket_of
 
 
-def _counts_between_edges(finite, sub_index, sub_counts, bucket_of, edges) -> np.ndarray:
+def _counts_between_edges(n, bucket_counts, edges, edge_buckets, values_in) -> np.ndarray:
     """Histogram counts with numpy.histogram's semantics: edges[i] <= v < edges[i+1], the last
-    bin closed. Buckets are monotone, so only values in the bucket an edge falls into need to be
-    compared with that edge."""
-    inner = edges[1:-1]
-    edge_buckets = bucket_of(inner.copy())
-    on_edge_bucket = np.zeros(sub_counts.size, dtype=bool)
-    on_edge_bucket[edge_buckets] = True
-    near = on_edge_bucket[sub_index]
-    near_values, near_buckets = finite[near], sub_index[near]
-    above_bucket = np.concatenate([np.cumsum(sub_counts[::-1])[::-1][1:], [0]])  # values in later buckets
+    bin closed. Buckets are monotone, so a value in a later bucket than an edge's is above the
+    edge, one in an earlier bucket below it; only the edge's own bucket needs comparisons."""
+    in_later_buckets = np.concatenate([np.cumsum(bucket_counts[::-1])[::-1][1:], [0]])
     at_least = np.empty(edges.size, dtype=np.int64)  # at_least[i] = count of v >= edges[i]
-    at_least[0], at_least[-1] = finite.size, 0
-    for i, (edge, bucket) in enumerate(zip(inner, edge_buckets), start=1):
-        in_bucket = near_values[near_buckets == bucket]
-        at_least[i] = above_bucket[bucket] + int(np.count_nonzero(in_bucket >= edge))
+    at_least[0], at_least[-1] = n, 0
+    for i, (edge, bucket) in enumerate(zip(edges[1:-1], edge_buckets), start=1):
+        at_least[i] = in_later_buckets[bucket] + int(np.count_nonzero(values_in(bucket) >= edge))
     return at_least[:-1] - at_least[1:]
 
 
-def _exact_quantiles(finite, sub_index, sub_counts, probabilities) -> list[float]:
-    n = finite.size
-    cumulative = np.cumsum(sub_counts)
-    needed = sorted({r for p in probabilities for r in _ranks(p, n)})
-    by_sub_bin: dict[int, list[int]] = {}
-    for rank in needed:
-        by_sub_bin.setdefault(int(np.searchsorted(cumulative, rank, side="right")), []).append(rank)
-    order_statistic = {}
-    for sub_bin, ranks in by_sub_bin.items():
-        before = int(cumulative[sub_bin - 1]) if sub_bin else 0
-        members = finite[sub_index == sub_bin]
-        local = [rank - before for rank in ranks]
+def _order_statistics(ranks, rank_buckets, cumulative, values_in) -> dict[int, float]:
+    """The k-th smallest finite value for each k in `ranks`, found inside its bucket."""
+    by_bucket: dict[int, list[int]] = {}
+    for rank, bucket in zip(ranks, rank_buckets.tolist()):
+        by_bucket.setdefault(bucket, []).append(rank)
+    result = {}
+    for bucket, bucket_ranks in by_bucket.items():
+        before = int(cumulative[bucket - 1]) if bucket else 0
+        members = values_in(bucket)
+        local = [rank - before for rank in bucket_ranks]
         members.partition(local)
-        for rank, position in zip(ranks, local):
-            order_statistic[rank] = float(members[position])
-    result = []
-    for p in probabilities:
-        below, above = _ranks(p, n)
-        fraction = p * (n - 1) - below
-        result.append(finite_float(_lerp(order_statistic[below], order_statistic[above], fraction)))
+        for rank, position in zip(bucket_ranks, local):
+            result[rank] = float(members[position])
     return result
+
+
+def _interpolated(probability: float, n: int, order_statistics: dict[int, float]) -> float | None:
+    below, above = _ranks(probability, n)
+    fraction = probability * (n - 1) - below
+    return finite_float(_lerp(order_statistics[below], order_statistics[above], fraction))
 
 
 def _ranks(probability: float, n: int) -> tuple[int, int]:

@@ -15,10 +15,10 @@ from .columns import as_strings
 def preview_rows(table: pa.Table, max_rows: int, max_columns: int, text_columns: frozenset[int] = frozenset()) -> dict:
     """First `max_rows` rows of the first `max_columns` columns.
 
-    Integers stay ints, bools stay bools, nominal values are their category strings, missing
-    values and NaN/inf are null, dates are ISO-8601 strings. Columns whose index is in
-    `text_columns` (nominal and string features) are rendered as their category strings. `total_rows` is the table's real
-    row count; `total_columns` and `truncated_columns` say when columns were left out.
+    Integers stay ints, missing values and NaN/inf are null, dates are ISO-8601 strings.
+    Columns whose index is in `text_columns` (nominal and string features, bools included) show
+    the same strings as their categories. `total_rows` is the table's real row count;
+    `total_columns` and `truncated_columns` say when columns were left out.
     """
     head = table.slice(0, max(0, max_rows))
     names = table.column_names[:max_columns]

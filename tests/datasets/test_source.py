@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -503,9 +504,11 @@ _SIDE_EFFECT_SCRIPT = textwrap.dedent(
 
 @pytest.mark.slow
 def test_the_worker_never_imports_openml_and_nothing_is_written_to_home(openml_settings, tmp_path):
-    home, temp = tmp_path / "home", tmp_path / "tmp"
+    # A short TMPDIR: the forkserver's unix socket lives there, and AF_UNIX paths stop at 108
+    # bytes (pytest-xdist's tmp_path is longer than that allows).
+    short_temp = tempfile.TemporaryDirectory(prefix="owk-")
+    home, temp = tmp_path / "home", Path(short_temp.name)
     home.mkdir()
-    temp.mkdir()
     script = tmp_path / "load_iris.py"
     script.write_text(_SIDE_EFFECT_SCRIPT, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "OPENML_"))}
@@ -520,6 +523,7 @@ def test_the_worker_never_imports_openml_and_nothing_is_written_to_home(openml_s
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [150, False]
     assert list(home.iterdir()) == []  # no ~/.config/openml, no ~/.cache/openml
     assert [p.name for p in temp.iterdir()] == [f"openml-backend-client-{os.getuid()}"]
+    short_temp.cleanup()
 
 
 def test_threads_loading_one_cold_dataset_share_one_download(standin_openml, openml_settings):

@@ -143,8 +143,12 @@ def test_string_and_date_features_have_their_own_types():
     })
     stats = compute_statistics(table, [FeatureInfo("text", "string"), FeatureInfo("when", "date")])
     text, when = stats["distribution"]["text"], stats["distribution"]["when"]
-    assert (text["type"], text["categories"], text["counts"], text["missing"]) == ("string", ["hello", "world"], [2, 1], 1)
-    assert when == {"type": "date", "count": 3, "missing": 1, "min": "2020-01-02", "max": "2022-01-01", "is_target": False}
+    assert (text["type"], text["categories"], text["counts"], text["missing"]) == (
+        "string", ["hello", "world"], [2, 1], 1
+    )
+    assert when == {
+        "type": "date", "count": 3, "missing": 1, "min": "2020-01-02", "max": "2022-01-01", "is_target": False
+    }
     assert stats["preview"]["rows"][0] == ["hello", "2021-05-01"]
     assert_strict_json(stats)
 
@@ -207,9 +211,15 @@ def test_result_does_not_depend_on_threads():
 
 
 def test_sparse_dataframe_columns_are_densified():
-    df = pd.DataFrame({"s": pd.arrays.SparseArray([0.0, 0.0, 3.0])})
-    stats = compute_statistics_from_dataframe(df)
-    assert stats["distribution"]["s"]["mean"] == 1.0
+    df = pd.DataFrame({
+        "s": pd.arrays.SparseArray([0.0, 0.0, 3.0, np.nan]),
+        "c": pd.Categorical(["a", "b", "a", None]),
+        "n": pd.arrays.SparseArray([np.nan, 1.0, np.nan, 2.0]),  # NaN as the fill value
+    })
+    distribution = compute_statistics_from_dataframe(df)["distribution"]
+    assert (distribution["s"]["mean"], distribution["s"]["missing"]) == (1.0, 1)
+    assert (distribution["n"]["mean"], distribution["n"]["missing"]) == (1.5, 2)
+    assert distribution["c"]["counts"] == [2, 1] and distribution["c"]["missing"] == 1
 
 
 def test_engine_version_is_a_string():
@@ -237,3 +247,21 @@ def test_any_arrow_type_gives_statistics(array, kind):
     assert (entry["type"], entry["missing"]) == (kind, 4 if kind == "nominal" and array.null_count == 4 else 1)
     if kind != "numeric" and array.null_count < 4:
         assert entry["counts"][0] == 2 and sum(entry["counts"]) == 3
+
+
+def test_dictionary_entries_with_the_same_text_merge_and_nan_is_missing():
+    dictionary = pa.array([1.0, float("nan"), 2.0, 1.0])
+    column = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, 3, None, 1, 3]), dictionary)
+    entry = compute_statistics(pa.table({"d": column}))["distribution"]["d"]
+    assert list(zip(entry["categories"], entry["counts"])) == [("1", 3), ("2", 1)]
+    assert (entry["missing"], entry["count"], entry["distinct"]) == (3, 4, 2)
+
+
+def test_many_distinct_strings_against_value_counts():
+    rng = np.random.default_rng(3)
+    values = [f"id-{v}" for v in rng.integers(0, 20_000, size=50_000)]
+    entry = compute_statistics(pa.table({"s": values}))["distribution"]["s"]
+    counted = pd.Series(values).value_counts()
+    expected = sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert list(zip(entry["categories"], entry["counts"])) == expected[:50]
+    assert entry["distinct"] == len(counted) and entry["other_count"] == 50_000 - sum(entry["counts"])

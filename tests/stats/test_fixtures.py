@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import scipy.sparse
 
 from openml_backend.stats import FeatureInfo, StatsSettings, compute_statistics, compute_statistics_from_dataframe
 from tests.fixtures_path import openml_fixture
@@ -29,14 +30,14 @@ def read_arff_frame(path):
     """The ARFF file as a DataFrame the way the openml client builds it (nominal -> Categorical)."""
     with open(path) as handle:
         decoded = arff.load(handle)
-    names = [name for name, _ in decoded["attributes"]]
-    df = pd.DataFrame(decoded["data"], columns=names)
-    for name, kind in decoded["attributes"]:
+    by_column = list(zip(*decoded["data"])) if decoded["data"] else [()] * len(decoded["attributes"])
+    columns = {}
+    for (name, kind), values in zip(decoded["attributes"], by_column):
         if isinstance(kind, list):
-            df[name] = pd.Categorical(df[name], categories=kind)
+            columns[name] = pd.Categorical(values, categories=kind)
         else:
-            df[name] = df[name].astype(float)
-    return df, decoded
+            columns[name] = np.array([np.nan if v is None else v for v in values], dtype=float)
+    return pd.DataFrame(columns), decoded
 
 
 def read_features_xml(path) -> tuple[list[FeatureInfo], dict[str, int]]:
@@ -250,6 +251,18 @@ def test_dexter_json_is_small_and_complete(dexter):
         assert (entry["type"], entry["count"], entry["missing"]) == ("numeric", 2, 0), name
     assert stats["distribution"]["class"]["counts"] == [1, 1]
     assert stats["meta"]["detailed_features"] == 500
+
+
+def test_dexter_as_the_sparse_frame_the_openml_client_returns(dexter):
+    df, dense_stats = dexter
+    # the client builds sparse ARFF data with DataFrame.sparse.from_spmatrix
+    matrix = scipy.sparse.csr_matrix(df.drop(columns="class").to_numpy(float))
+    sparse = pd.DataFrame.sparse.from_spmatrix(matrix, columns=list(df.columns[:-1]))
+    sparse["class"] = df["class"]
+    features = [FeatureInfo(n, "numeric") for n in df.columns[:-1]] + [
+        FeatureInfo("class", "nominal", is_target=True, nominal_values=("-1", "1"))
+    ]
+    assert compute_statistics_from_dataframe(sparse, features) == dense_stats
 
 
 def test_dexter_detailed_and_brief_entries(dexter):

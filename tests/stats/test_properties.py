@@ -129,6 +129,7 @@ def check_nominal(entry, series: pd.Series, max_categories: int) -> None:
 @given(frames())
 def test_correlation_is_pairwise_complete_pearson(df):
     stats = compute_statistics_from_dataframe(df)
+    assert_strict_json(stats)
     numeric = [name for name in df.columns if name.startswith("num")]
     correlation = stats["correlation"]
     if len(numeric) < 2:
@@ -167,6 +168,7 @@ def _conditioning(column: np.ndarray, subset: np.ndarray) -> float:
 @given(frames(), st.integers(0, 40))
 def test_preview_is_the_head_with_types_kept(df, max_rows):
     stats = compute_statistics_from_dataframe(df, settings=StatsSettings(max_preview_rows=max_rows))
+    assert_strict_json(stats)
     preview = stats["preview"]
     assert preview["total_rows"] == len(df)
     assert preview["columns"] == list(df.columns)

@@ -1,0 +1,127 @@
+"""gunicorn settings that hold in every environment.
+
+entrypoint.sh passes what differs per environment on the command line (workers,
+threads, timeout, log level, reload); this file holds the rest. Every log line,
+gunicorn's own and the access log, is one JSON object on stdout. The access log
+carries the path without the query string, which may hold API keys or tokens.
+
+GUNICORN_BIND exists for tests and local runs that cannot use port 5000; the
+container always listens on 0.0.0.0:5000 (the Deployments' containerPort).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+bind = os.environ.get("GUNICORN_BIND") or "0.0.0.0:5000"
+worker_class = "gthread"
+# The workers' heartbeat files: /dev/shm is memory-backed and writable even with a
+# read-only root filesystem, so a slow disk cannot make the arbiter kill a worker.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# Seconds a worker may keep serving in-flight requests after SIGTERM. The
+# Deployments' terminationGracePeriodSeconds is longer (preStop sleep + this + margin).
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or "30")
+# Longer than the idle timeout of the usual ingress proxies (60 s), so the proxy,
+# not gunicorn, closes idle upstream connections and no request races a close.
+keepalive = 75
+# Pods are reached only through the Service / Ingress; trust X-Forwarded-Proto from
+# them. It sets only the URL scheme (gunicorn never rewrites the client address).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or "*"
+accesslog = "-"
+# Never written to disk: the JSON formatter below builds the line from the atoms.
+access_log_format = "%(m)s %(U)s %(s)s"
+
+
+class JsonLogFormatter(logging.Formatter):
+    """Render a log record as one JSON object with the keys of the app's own lines
+    (openml_backend/logs.py); access records become structured fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+        }
+        if record.name == "gunicorn.access" and isinstance(record.args, Mapping):
+            entry.update(_access_fields(record.args))
+        else:
+            entry["message"] = record.getMessage()
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _access_fields(atoms: Mapping) -> dict:
+    # Atom names are gunicorn's: U is the path without the query string, D the
+    # duration in microseconds, B the body size; missing values read as "-".
+    return {
+        "message": "request",
+        "method": atoms["m"],
+        "path": atoms["U"],
+        "status": _int_or_none(atoms["s"]),
+        "duration_ms": round(int(atoms["D"]) / 1000, 3),
+        "bytes": _int_or_none(atoms["B"]),
+        "remote_addr": atoms["h"],
+        "user_agent": atoms["a"],
+        "request_id": atoms["{x-request-id}o"],
+    }
+
+
+def _int_or_none(value: str) -> int | None:
+    return int(value) if str(value).isdigit() else None
+
+
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": JsonLogFormatter}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+        }
+    },
+    "loggers": {
+        # The level of gunicorn.error follows --log-level (set by gunicorn itself).
+        "gunicorn.error": {"handlers": ["stdout"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["stdout"], "propagate": False},
+    },
+    # The application configures the root logger itself (JSON lines, LOG_LEVEL).
+    "root": {"handlers": []},
+}
+
+
+def on_starting(server) -> None:
+    """Empty PROMETHEUS_MULTIPROC_DIR (when set) before any worker writes metrics to it."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for child in path.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def worker_exit(server, worker) -> None:
+    """Let a stopping worker finish the emails it has queued (bounded), so none is dropped."""
+    from openml_backend.accounts import emails
+
+    emails.wait_for_pending(5)
+
+
+def child_exit(server, worker) -> None:
+    """Drop a dead worker's live metrics (prometheus multiprocess mode, when enabled)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,259 @@
+"""The seed README's commands are a contract: every namespace, object, label, container,
+port and key they name exists in k8s/. The commands are parsed out of the README itself
+(../shared/seed/k8s-README.md), and a command this test does not understand fails it, so the
+check covers the whole README."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.deploy import kube
+
+# Commands that name nothing in this repository (pipes' other ends, HTTP calls to the
+# service, the Sealed Secrets example).
+NOT_ABOUT_THE_MANIFESTS = {"grep", "curl", "echo", "base64", "kubeseal", "docker push"}
+OUTSIDE_THE_REPOSITORY = {
+    "https://github.com/bitnami-labs/sealed-secrets/releases/download/v0.18.0/controller.yaml",
+    "sealed-secret.yaml",
+}
+EXAMPLE_SECRET = "my-secret"  # the Sealed Secrets example's own secret
+
+
+@pytest.fixture(scope="module")
+def commands() -> list[list[str]]:
+    if not kube.SEED_README.is_file():
+        message = f"the seed README is not at {kube.SEED_README} (set OPENML_SHARED_DIR)"
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(message)
+        pytest.skip(message)
+    found = kube.seed_commands()
+    assert len(found) > 40, "the README's bash blocks were not parsed"
+    return found
+
+
+@pytest.fixture(scope="module")
+def objects() -> list[dict[str, Any]]:
+    return kube.all_objects()
+
+
+def option(words: list[str], *names: str) -> str | None:
+    for i, word in enumerate(words):
+        if word in names:
+            return words[i + 1]
+        for name in names:
+            if word.startswith(name + "="):
+                return word.split("=", 1)[1]
+    return None
+
+
+class Contract:
+    """Checks one README command against the manifests."""
+
+    def __init__(self, objects: list[dict[str, Any]]) -> None:
+        self.objects = objects
+        self.namespaces = {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
+
+    def get(self, kind: str, name: str, namespace: str) -> dict[str, Any]:
+        return kube.find_object(self.objects, kind, name, namespace)
+
+    def namespace_of(self, words: list[str]) -> str | None:
+        namespace = option(words, "-n", "--namespace")
+        if namespace is not None:
+            assert namespace in self.namespaces, f"namespace {namespace} is not in k8s/namespaces.yaml"
+        return namespace
+
+    def deployments(self, namespace: str) -> list[dict[str, Any]]:
+        return [o for o in self.objects if o["kind"] == "Deployment" and o["metadata"]["namespace"] == namespace]
+
+    def secret_keys_used(self, name: str) -> set[str]:
+        return {
+            entry["valueFrom"]["secretKeyRef"]["key"]
+            for o in self.objects
+            if o["kind"] in ("Deployment", "Job")
+            for container in kube.pod_containers(o)
+            for entry in container.get("env") or []
+            if "secretKeyRef" in entry.get("valueFrom", {}) and entry["valueFrom"]["secretKeyRef"]["name"] == name
+        }
+
+    def check(self, words: list[str]) -> None:
+        program = words[0]
+        if program in NOT_ABOUT_THE_MANIFESTS or " ".join(words[:2]) in NOT_ABOUT_THE_MANIFESTS:
+            return
+        handler: Callable[[list[str]], None] | None = {
+            "docker": self.docker,
+            "sed": self.sed,
+            "kubectl": self.kubectl,
+        }.get(program)
+        assert handler is not None, f"unknown command in the README: {' '.join(words)}"
+        handler(words)
+
+    def docker(self, words: list[str]) -> None:
+        assert words[1] == "build", words
+        assert (kube.REPO_ROOT / option(words, "-f")).is_file()
+        assert words[-1] == "."
+
+    def sed(self, words: list[str]) -> None:
+        expression, path = words[-2], kube.REPO_ROOT / words[-1]
+        _, old, new, _ = expression.split("|")
+        text = path.read_text()
+        assert text.count(old) >= 1, f"{path.name} lacks the image string the README's sed replaces"
+        edited = [d for d in yaml.safe_load_all(text.replace(old, new)) if d]
+        deployment = [d for d in edited if d["kind"] == "Deployment"][0]
+        assert kube.flask_container(deployment)["image"] == new
+
+    def kubectl(self, words: list[str]) -> None:
+        verb = words[1]
+        namespace = self.namespace_of(words)
+        if verb == "apply":
+            target = option(words, "-f")
+            if target in OUTSIDE_THE_REPOSITORY:
+                return
+            assert kube.load_documents(kube.REPO_ROOT / target), f"{target} is missing or empty"
+        elif verb == "get":
+            self.kubectl_get(words, namespace)
+        elif verb == "logs":
+            selector = option(words, "-l")
+            if selector:
+                key, value = selector.split("=")
+                labelled = [d for d in self.deployments(namespace)
+                            if d["spec"]["template"]["metadata"]["labels"].get(key) == value]
+                assert labelled, f"no pod template in {namespace} is labelled {selector}"
+            else:
+                pod = next(w for w in words[2:] if not w.startswith("-") and w != namespace)
+                assert pod == "<pod-name>" or any(pod.startswith(d["metadata"]["name"] + "-")
+                                                  for d in self.deployments(namespace))
+        elif verb == "port-forward":
+            kind, name = words[-2].split("/")
+            local, remote = words[-1].split(":")
+            assert kind == "svc"
+            service = self.get("Service", name, namespace)
+            (port,) = [p for p in service["spec"]["ports"] if p["port"] == int(remote)]
+            selector = service["spec"]["selector"].items()
+            (deployment,) = [d for d in self.deployments(namespace)
+                             if selector <= d["spec"]["template"]["metadata"]["labels"].items()]
+            ports = {p["name"]: p["containerPort"] for p in kube.flask_container(deployment)["ports"]}
+            assert ports.get(port["targetPort"], port["targetPort"]) == 5000
+        elif verb == "create":
+            assert words[2:4] == ["secret", "generic"], words
+            name = words[4]
+            if name == EXAMPLE_SECRET:
+                return
+            keys = {w.split("=", 2)[1] for w in words if w.startswith("--from-literal=")}
+            assert keys == self.secret_keys_used(name), f"{name}: the command's keys differ from what the pods read"
+            template = self.get("Secret", name, namespace)
+            assert set(template["stringData"]) == keys, "secrets.yaml.template must list the same keys"
+        elif verb == "edit":
+            kind = {"configmap": "ConfigMap", "deployment": "Deployment"}[words[2]]
+            self.get(kind, words[3], namespace)
+        elif verb == "rollout":
+            assert words[2] in ("restart", "status", "undo", "history")
+            kind, name = words[3].split("/")
+            assert kind == "deployment"
+            self.get("Deployment", name, namespace)
+        elif verb == "describe":
+            kind = {"hpa": "HorizontalPodAutoscaler", "deployment": "Deployment", "pod": None}[words[2]]
+            if kind:
+                self.get(kind, words[3], namespace)
+        elif verb == "set":
+            assert words[2] == "image"
+            deployment = self.get("Deployment", words[3].split("/")[1], namespace)
+            container_name = words[4].split("=")[0]
+            assert kube.flask_container(deployment)["name"] == container_name
+        elif verb == "exec":
+            command = words[words.index("--") + 1:]
+            # `-- curl localhost:5000/health`: the port and path the probes use.
+            assert command[-1] == "localhost:5000/health"
+            assert self.deployments(namespace)
+        else:
+            raise AssertionError(f"unknown kubectl command in the README: {' '.join(words)}")
+
+    def kubectl_get(self, words: list[str], namespace: str | None) -> None:
+        what = words[2]
+        if what in ("namespaces", "pods", "all"):
+            return
+        if what == "hpa":
+            assert [o for o in self.objects if o["kind"] == "HorizontalPodAutoscaler"
+                    and o["metadata"]["namespace"] == namespace]
+            return
+        assert what == "secret", words
+        name = words[3]
+        assert self.secret_keys_used(name), f"no pod reads Secret {name}"
+        jsonpath = option(words, "-o")
+        if jsonpath and jsonpath.startswith("jsonpath={.data."):
+            key = jsonpath.removeprefix("jsonpath={.data.").rstrip("}")
+            assert key in self.secret_keys_used(name)
+
+
+def test_every_readme_command_matches_the_manifests(commands: list[list[str]], objects: list[dict]) -> None:
+    contract = Contract(objects)
+    for words in commands:
+        contract.check(words)
+
+
+def test_the_contract_rejects_a_name_the_manifests_lack(commands: list[list[str]], objects: list[dict]) -> None:
+    # The check must be able to fail: rename the prod Deployment and the README's commands break.
+    renamed = [dict(o, metadata={**o["metadata"], "name": o["metadata"]["name"] + "-x"})
+               if o["kind"] == "Deployment" else o for o in objects]
+    with pytest.raises(AssertionError):
+        for words in commands:
+            Contract(renamed).check(words)
+
+
+def test_an_unknown_readme_command_fails_the_contract(objects: list[dict]) -> None:
+    with pytest.raises(AssertionError, match="unknown"):
+        Contract(objects).check(["kubectl", "scale", "deployment/openml-backend-prod", "--replicas=5"])
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "namespace"),
+    [
+        ("Namespace", "openml-dev", None),
+        ("Namespace", "openml-prod", None),
+        ("Deployment", "openml-backend-dev", "openml-dev"),
+        ("Deployment", "openml-backend-prod", "openml-prod"),
+        ("Service", "openml-backend-dev", "openml-dev"),
+        ("Service", "openml-backend-prod", "openml-prod"),
+        ("ConfigMap", "openml-backend-dev-config", "openml-dev"),
+        ("ConfigMap", "openml-backend-prod-config", "openml-prod"),
+        ("Secret", "openml-backend-dev-secrets", "openml-dev"),
+        ("Secret", "openml-backend-prod-secrets", "openml-prod"),
+        ("HorizontalPodAutoscaler", "openml-backend-prod-hpa", "openml-prod"),
+    ],
+)
+def test_the_issue_names_exist(objects: list[dict], kind: str, name: str, namespace: str | None) -> None:
+    found = kube.find_object(objects, kind, name, namespace)
+    if kind in ("Deployment", "Service", "ConfigMap", "Secret", "HorizontalPodAutoscaler"):
+        assert found["metadata"]["labels"]["app"] == "openml-backend"
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ("development", {"ENVIRONMENT": "development", "FLASK_ENV": "development", "TESTING": "True",
+                         "LOG_LEVEL": "DEBUG", "GUNICORN_WORKERS": "1"}),
+        ("production", {"ENVIRONMENT": "production", "FLASK_ENV": "production", "TESTING": "False",
+                        "LOG_LEVEL": "WARNING", "GUNICORN_WORKERS": "4"}),
+    ],
+)
+def test_configmaps_carry_the_seeds_values(environment: str, expected: dict[str, str]) -> None:
+    names = kube.ENVIRONMENTS[environment]
+    data = kube.find_object(kube.environment_objects(environment), "ConfigMap", names["configmap"])["data"]
+    assert {key: data[key] for key in expected} == expected
+    if environment == "development":
+        assert data["DATABASE_URI"].startswith("sqlite:////app/data/")
+    else:
+        assert "DATABASE_URI" not in data, "production's database URI (with its password) lives in the Secret"
+
+
+def test_services_map_port_80_to_5000(objects: list[dict]) -> None:
+    for environment, names in kube.ENVIRONMENTS.items():
+        service = kube.find_object(objects, "Service", names["deployment"], names["namespace"])
+        (port,) = service["spec"]["ports"]
+        container = kube.flask_container(kube.deployment(environment))
+        container_ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert (port["port"], container_ports[port["targetPort"]]) == (80, 5000)

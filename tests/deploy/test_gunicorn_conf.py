@@ -1,0 +1,81 @@
+"""docker/gunicorn.conf.py and the environment defaults of entrypoint.sh, seen from a running
+server: JSON log lines without query strings, TESTING's default per environment (which picks
+the OpenML server), and the prometheus multiprocess hooks."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+from tests.deploy import kube
+from tests.deploy.running import image_like_environment, serving
+from tests.support.services import closed_port, free_port
+
+pytestmark = pytest.mark.slow
+
+OPENML_TEST_SERVER = "https://test.openml.org/api/v1/xml"
+OPENML_PRODUCTION_SERVER = "https://www.openml.org/api/v1/xml"
+
+
+def base_env(tmp_path: Path, environment: str) -> dict[str, str]:
+    env = {**image_like_environment(tmp_path), "ENVIRONMENT": environment, "LOG_LEVEL": "INFO"}
+    if environment == "production":
+        env.update(
+            APP_SECRET_KEY="p" * 40,
+            JWT_SECRET_KEY="q" * 40,
+            DATABASE_URI=f"mysql://root@127.0.0.1:{closed_port()}/openml",
+            CORS_ORIGINS="https://www.openml.org",
+        )
+    return env
+
+
+@pytest.mark.parametrize(
+    ("environment", "openml_server"),
+    [("development", OPENML_TEST_SERVER), ("production", OPENML_PRODUCTION_SERVER)],
+)
+def test_access_log_is_json_without_query_string_and_testing_defaults(
+    tmp_path: Path, environment: str, openml_server: str
+) -> None:
+    env = base_env(tmp_path, environment)  # TESTING and OPENML_SERVER_URL unset
+    with serving(env, free_port(), tmp_path / "server.log") as server:
+        server.wait_until_answering("/health", 120)
+        status, _ = server.get("/health?api_key=query-secret-0123456789")
+        assert status == 200
+        server.process.terminate()
+        assert server.process.wait(timeout=40) == 0
+        records = server.log_records()  # fails on any line that is not JSON
+    assert "query-secret-0123456789" not in server.output()
+    access = [r for r in records if r["logger"] == "gunicorn.access"]
+    assert [(r["method"], r["path"], r["status"]) for r in access][-1] == ("GET", "/health", 200)
+    assert access[-1]["request_id"] and access[-1]["request_id"] != "-"
+    # One line per worker (production derives several from this host's CPUs).
+    configured = {r["openml_server"] for r in records if r.get("message") == "application configured"}
+    assert configured == {openml_server}
+
+
+def test_prometheus_multiprocess_dir_is_emptied_at_start(tmp_path: Path) -> None:
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    (metrics / "counter_12345.db").write_bytes(b"stale")
+    env = {**base_env(tmp_path, "development"), "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+    with serving(env, free_port(), tmp_path / "server.log") as server:
+        server.wait_until_answering("/health", 120)
+        assert not (metrics / "counter_12345.db").exists()
+        server.process.terminate()
+        assert server.process.wait(timeout=40) == 0
+
+
+def test_child_exit_drops_a_dead_workers_live_gauges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    for name in ("gauge_livesum_4242.db", "gauge_livesum_4343.db", "counter_4242.db"):
+        (tmp_path / name).write_bytes(b"")
+    hooks = runpy.run_path(str(kube.DOCKER_DIR / "gunicorn.conf.py"))
+
+    class DeadWorker:
+        pid = 4242
+
+    hooks["child_exit"](None, DeadWorker())
+    # prometheus_client removes only the dead process's live gauges; counters stay summed.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["counter_4242.db", "gauge_livesum_4343.db"]

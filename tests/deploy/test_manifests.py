@@ -1,0 +1,191 @@
+"""k8s/: every manifest is valid for Kubernetes 1.29 and 1.33 (strict schemas), the
+kustomizations build, and the objects carry what the issue and the seed ask for."""
+
+from __future__ import annotations
+
+import runpy
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.deploy import kube
+
+KUBERNETES_VERSIONS = ("1.29.0", "1.33.0")
+WEB = ("development", "production")
+
+
+def filled_template(path: Path) -> list[dict[str, Any]]:
+    """The secrets template with its CHANGE-ME placeholders replaced by test values."""
+    text = path.read_text(encoding="utf-8")
+    assert "CHANGE-ME" in text, "the template should mark what to replace"
+    return [doc for doc in yaml.safe_load_all(text.replace("CHANGE-ME", "test-value")) if doc]
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("path", kube.MANIFESTS, ids=lambda p: str(p.relative_to(kube.K8S_DIR)))
+def test_manifest_passes_strict_schema(path: Path, version: str) -> None:
+    documents = filled_template(path) if path.suffix == ".template" else kube.load_documents(path)
+    assert documents, f"{path} holds no object"
+    for document in documents:
+        # strict: unknown fields (typos such as `readOnlyRootFilesytem`) fail too.
+        kubernetes_validate.validate(document, version, strict=True)
+
+
+def kustomize(directory: Path) -> list[dict[str, Any]]:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed (needed for `kubectl kustomize`, which works without a cluster)")
+    result = subprocess.run([kubectl, "kustomize", str(directory)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("directory", kube.KUSTOMIZATION_DIRS, ids=lambda p: p.name)
+def test_kustomization_builds_valid_objects(directory: Path, version: str) -> None:
+    built = kustomize(directory)
+    for document in built:
+        kubernetes_validate.validate(document, version, strict=True)
+    # apply -k must create what the seed's `apply -f` commands create, file by file.
+    listed = yaml.safe_load((directory / "kustomization.yaml").read_text())["resources"]
+    expected = {(d["kind"], d["metadata"]["name"]) for name in listed for d in kube.load_documents(directory / name)}
+    assert {(d["kind"], d["metadata"]["name"]) for d in built} == expected
+
+
+def test_prod_kustomization_needs_no_secret_file() -> None:
+    built = kustomize(kube.K8S_DIR / "prod")
+    assert not [d for d in built if d["kind"] == "Secret"], "production secrets are created by command, never from git"
+
+
+def pod_spec(environment: str) -> dict[str, Any]:
+    return kube.deployment(environment)["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize("environment", WEB)
+def test_pod_meets_restricted_pod_security(environment: str) -> None:
+    spec = pod_spec(environment)
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["runAsUser"] == 1000
+    assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+    assert spec["automountServiceAccountToken"] is False
+    context = kube.flask_container(kube.deployment(environment))["securityContext"]
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["capabilities"]["drop"] == ["ALL"]
+    assert "add" not in context["capabilities"]
+
+
+def image_env() -> dict[str, str]:
+    """The ENV of the Dockerfile's final stage (simple KEY=VALUE lines)."""
+    text = (kube.DOCKER_DIR / "Dockerfile").read_text()
+    final_stage = text.rsplit("\nFROM ", 1)[1]
+    env_block = final_stage.split("\nENV ", 1)[1].split("\n\n", 1)[0]
+    pairs = [part.strip().rstrip("\\").strip() for part in env_block.splitlines()]
+    return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+
+
+@pytest.mark.parametrize("environment", WEB)
+def test_every_directory_the_app_writes_is_a_writable_volume(environment: str) -> None:
+    spec = pod_spec(environment)
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    container = kube.flask_container(kube.deployment(environment))
+    mounts = {m["mountPath"]: volumes[m["name"]] for m in container["volumeMounts"]}
+    env = image_env()
+    # HOME and the XDG dirs (where `import openml` writes) sit under /tmp.
+    written = ["/tmp"] + [env[name] for name in ("DATA_DIR", "OPENML_CACHE_DIR", "HOME", "XDG_CONFIG_HOME",
+                                                 "XDG_CACHE_HOME")]
+    for path in written:
+        covering = [mount for mount in mounts if path == mount or path.startswith(mount.rstrip("/") + "/")]
+        assert covering, f"{path} is not on a volume"
+        assert "emptyDir" in mounts[covering[0]] or "persistentVolumeClaim" in mounts[covering[0]]
+
+
+@pytest.mark.parametrize("environment", WEB)
+def test_probes_point_at_the_health_endpoints(environment: str) -> None:
+    container = kube.flask_container(kube.deployment(environment))
+    assert container["startupProbe"]["httpGet"]["path"] == "/health"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert ports[container[probe]["httpGet"]["port"]] == 5000
+
+
+@pytest.mark.parametrize("environment", WEB)
+def test_grace_period_outlasts_prestop_and_gunicorns_graceful_timeout(environment: str) -> None:
+    spec = pod_spec(environment)
+    prestop = kube.flask_container(kube.deployment(environment))["lifecycle"]["preStop"]["exec"]["command"]
+    assert prestop[0] == "sleep"
+    graceful_timeout = runpy.run_path(str(kube.DOCKER_DIR / "gunicorn.conf.py"))["graceful_timeout"]
+    assert spec["terminationGracePeriodSeconds"] > int(prestop[1]) + graceful_timeout
+
+
+@pytest.mark.parametrize(
+    ("environment", "requests", "limits"),
+    [("development", ("250m", "512Mi"), ("1", "2Gi")), ("production", ("1", "2Gi"), ("4", "8Gi"))],
+)
+def test_resources_are_the_seeds(environment: str, requests: tuple, limits: tuple) -> None:
+    resources = kube.flask_container(kube.deployment(environment))["resources"]
+    assert (str(resources["requests"]["cpu"]), resources["requests"]["memory"]) == requests
+    assert (str(resources["limits"]["cpu"]), resources["limits"]["memory"]) == limits
+
+
+@pytest.mark.parametrize("environment", WEB)
+def test_rolling_update_never_drops_below_the_replica_count(environment: str) -> None:
+    strategy = kube.deployment(environment)["spec"]["strategy"]
+    assert strategy["type"] == "RollingUpdate"
+    assert strategy["rollingUpdate"]["maxUnavailable"] == 0
+
+
+def test_hpa_scales_prod_between_3_and_10_on_cpu_and_memory() -> None:
+    hpa = kube.find_object(kube.environment_objects("production"), "HorizontalPodAutoscaler", "openml-backend-prod-hpa")
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "openml-backend-prod"
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 10)
+    targets = {m["resource"]["name"]: m["resource"]["target"]["averageUtilization"] for m in hpa["spec"]["metrics"]}
+    assert targets == {"cpu": 70, "memory": 80}
+
+
+def test_pdb_keeps_prod_pods_up_during_drains() -> None:
+    pdb = kube.find_object(kube.environment_objects("production"), "PodDisruptionBudget", "openml-backend-prod")
+    labels = kube.deployment("production")["spec"]["template"]["metadata"]["labels"]
+    assert pdb["spec"].get("maxUnavailable") == 1 or pdb["spec"].get("minAvailable") == 2
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+def test_prod_network_policy_allows_only_the_needed_ports() -> None:
+    policy = kube.find_object(kube.environment_objects("production"), "NetworkPolicy", "openml-backend-prod")
+    assert sorted(policy["spec"]["policyTypes"]) == ["Egress", "Ingress"]
+    ingress_ports = {(p["port"], p["protocol"]) for rule in policy["spec"]["ingress"] for p in rule["ports"]}
+    assert ingress_ports == {(5000, "TCP")}
+    egress_ports = {(p["port"], p["protocol"]) for rule in policy["spec"]["egress"] for p in rule["ports"]}
+    dns = {(53, "UDP"), (53, "TCP")}
+    smtp = {(25, "TCP"), (465, "TCP"), (587, "TCP")}
+    assert egress_ports == dns | smtp | {(3306, "TCP"), (443, "TCP")}  # + MySQL, HTTPS
+    labels = kube.deployment("production")["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+
+
+def test_migration_job_runs_the_same_image_and_environment_as_prod() -> None:
+    objects = kube.environment_objects("production")
+    job = kube.find_object(objects, "Job", "openml-backend-prod-migrate", "openml-prod")
+    (container,) = kube.pod_containers(job)
+    web = kube.flask_container(kube.deployment("production"))
+    assert container["args"] == ["migrate"]
+    assert "command" not in container, "the image's entrypoint must run it"
+    assert container["image"] == web["image"]
+    assert container["envFrom"] == web["envFrom"] and container["env"] == web["env"]
+    assert container["securityContext"] == web["securityContext"]
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    # Not behind the Service: its pod must not match the Service's selector.
+    service = kube.find_object(objects, "Service", "openml-backend-prod")
+    assert not service["spec"]["selector"].items() <= job["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_prod_image_is_the_string_the_readme_sed_replaces() -> None:
+    assert kube.flask_container(kube.deployment("production"))["image"] == "your-registry/openml-flask:v1.0.0"

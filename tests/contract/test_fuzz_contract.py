@@ -13,6 +13,7 @@ pytest 9.2: it writes `Function._nodeid`, which pytest no longer has.)
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from typing import Any
 
@@ -40,11 +41,21 @@ CONFIG = schemathesis.Config.from_dict({
 
 
 def contract_document() -> dict[str, Any]:
-    """The OpenAPI document, built from an app whose database is never touched."""
-    with tempfile.TemporaryDirectory() as scratch:
-        app = create_app(TestingConfig(environ={"DATABASE_URI": f"sqlite:///{scratch}/unused.db",
-                                                "DATA_DIR": scratch}))
-        return build_document(app)
+    """The OpenAPI document, built from an app whose database is never touched.
+
+    This runs at collection, before any test: the root logger's level and handlers (which
+    create_app sets) are put back so no other test sees DEBUG logging it did not ask for.
+    """
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            app = create_app(TestingConfig(environ={"DATABASE_URI": f"sqlite:///{scratch}/unused.db",
+                                                    "DATA_DIR": scratch}))
+            return build_document(app)
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
 
 
 schema = schemathesis.openapi.from_dict(contract_document(), config=CONFIG)

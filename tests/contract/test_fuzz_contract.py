@@ -26,7 +26,7 @@ from openml_backend.config import TestingConfig
 from openml_backend.contract.document import build_document
 from tests.contract.conftest import Account
 
-MAX_EXAMPLES = 30
+MAX_EXAMPLES = 50
 
 CONFIG = schemathesis.Config.from_dict({
     "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "mode": "all"},

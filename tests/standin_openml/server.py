@@ -44,7 +44,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        logger.debug("standin-openml: " + format, *args)
+        # The client puts api_key in the query string: log the request line without it.
+        cleaned = tuple(re.sub(r"\?\S*", "", arg) if isinstance(arg, str) else arg for arg in args)
+        logger.debug("standin-openml: " + format, *cleaned)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         self._answer(send_body=True)

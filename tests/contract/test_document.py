@@ -169,3 +169,22 @@ def test_the_statistics_schema_rejects_a_drifted_answer(stats_contract_app: Flas
     drifted = orjson.loads(orjson.dumps(body))
     drifted["statistics"]["meta"]["total_rows"] = "150"
     assert not validator.is_valid(drifted)
+
+
+# The stand-in's failing datasets: private, unknown, broken data, OpenML answering 500 or never.
+FAILING_DATASETS = [9010, 9011, 9012, 9901, 9902, 9903, 9904, 9907, 9908]
+
+
+@pytest.mark.parametrize("dataset_id", FAILING_DATASETS)
+def test_every_failure_of_the_statistics_is_documented(make_app, standin_openml, dataset_id: int) -> None:
+    app = make_app(env={"OPENML_SERVER_URL": standin_openml.api_url, "OPENML_TIMEOUT": "2"})
+    document = served_document(app)
+    response = app.test_client().get(f"/api/v1/datasets/{dataset_id}/stats")
+    documented = document["paths"][STATS_PATH]["get"]["responses"]
+    assert 400 <= response.status_code < 600 and response.status_code != 500
+    assert str(response.status_code) in documented, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    response_validator(document, STATS_PATH, "get", response.status_code,
+                       "application/problem+json").validate(response.json)
+    for header in documented[str(response.status_code)].get("headers", {}):
+        assert header in response.headers

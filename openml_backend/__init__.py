@@ -98,13 +98,14 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount each feature's blueprint."""
-    from . import datasets
+    from . import contract, datasets
     from .accounts.views import init_app as init_accounts
     from .health.views import blueprint as health_blueprint
 
     app.register_blueprint(health_blueprint)
     datasets.init_app(app)
     init_accounts(app)
+    contract.init_app(app)
 
 
 def register_metrics(app: Flask) -> None:

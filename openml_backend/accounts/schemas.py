@@ -7,19 +7,26 @@ password is hashed. The OpenAPI document reuses these models.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from .models import EMAIL_MAX_LENGTH
 from .passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
+# What SMTP can carry without SMTPUTF8: an RFC 5322 dot-atom-ish local part and a host name of
+# letters, digits and hyphens in labels of 1 to 63 characters. An internationalised domain is
+# sent in its IDNA form (xn--...). The JSON schema of the contract is this same pattern, so a
+# request the contract calls valid is one the service accepts.
+EMAIL_PATTERN = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z0-9-]{1,63}$"
+
 Email = Annotated[
     StrictStr,
-    Field(max_length=EMAIL_MAX_LENGTH, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    Field(max_length=EMAIL_MAX_LENGTH, pattern=EMAIL_PATTERN),
     AfterValidator(str.lower),
 ]
+
 NewPassword = Annotated[StrictStr, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
 GivenPassword = Annotated[StrictStr, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=r"\S")]
@@ -48,8 +55,13 @@ class EmailRequest(Request):
 
 
 class LoginRequest(Request):
-    email: Email | None = None
-    username: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+    # Exactly one of email and username, each absent or a string (null is refused); the
+    # contract says so with oneOf, so a schema-valid login is never a 400.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "oneOf": [{"required": ["email"]}, {"required": ["username"]}]})
+
+    email: Email = None  # type: ignore[assignment]
+    username: Annotated[StrictStr, Field(min_length=1, max_length=64)] = None  # type: ignore[assignment]
     password: GivenPassword
 
     @model_validator(mode="after")
@@ -60,6 +72,8 @@ class LoginRequest(Request):
 
 
 class ProfileUpdate(Request):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
     first_name: Name = None  # type: ignore[assignment]  # absent means unchanged; null is refused
     last_name: Name = None  # type: ignore[assignment]
     bio: Annotated[StrictStr, Field(max_length=2000)] = None  # type: ignore[assignment]
@@ -98,6 +112,14 @@ class TokenPair(BaseModel):
     expires_in: int
 
 
+def _as_utc(moment: datetime) -> datetime:
+    # The database keeps naive UTC; without an offset the JSON would not be RFC 3339.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
 class UserProfile(BaseModel):
     id: int
     email: str
@@ -105,8 +127,8 @@ class UserProfile(BaseModel):
     first_name: str
     last_name: str
     bio: str
-    created_at: datetime
-    confirmed_at: datetime | None
+    created_at: UtcDateTime
+    confirmed_at: UtcDateTime | None
     email_change_pending: str | None = None
 
 
@@ -117,3 +139,14 @@ class ApiKey(BaseModel):
 class Accepted(BaseModel):
     status: str
     detail: str
+
+
+class Confirmed(BaseModel):
+    status: Literal["confirmed"]
+    confirmed: Literal["account", "email"]
+
+
+class Done(BaseModel):
+    """The outcome of an action that returns nothing else."""
+
+    status: Literal["logged_out", "logged_out_everywhere", "password_reset"]

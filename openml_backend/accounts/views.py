@@ -12,12 +12,18 @@ from flask import Blueprint, Flask, Response, request
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 from sqlalchemy import exc
 
+from ..contract import Reply, operation, problem
+from ..contract.operations import RETRY_AFTER
 from ..errors import problem_response
 from ..extensions import db
 from ..jsonio import json_response, parse_body
 from . import services
 from .schemas import (
+    Accepted,
     AccountDeletion,
+    ApiKey,
+    Confirmed,
+    Done,
     EmailRequest,
     FeedbackRequest,
     LoginRequest,
@@ -25,6 +31,7 @@ from .schemas import (
     PasswordReset,
     ProfileUpdate,
     SignupRequest,
+    TokenPair,
     TokenRequest,
     UserProfile,
 )
@@ -33,6 +40,16 @@ blueprint = Blueprint("accounts", __name__, url_prefix="/api/v1", template_folde
 log = logging.getLogger(__name__)
 
 DATABASE_RETRY_AFTER_SECONDS = 5
+TAGS = ["accounts"]
+
+# Every accounts endpoint may find the database gone; mail-sending ones are throttled per address.
+NO_DATABASE = problem(503, "The database is unavailable.", "database_unavailable", headers=(RETRY_AFTER,))
+THROTTLED = problem(429, "Too many attempts from this address or for this account.", "too_many_attempts",
+                    headers=(RETRY_AFTER,))
+WRONG_PASSWORD = problem(401, "The password is wrong.", "invalid_credentials")
+BAD_LINK = problem(400, "The emailed token is unknown, used or expired.", "token_invalid", "token_used",
+                   "token_expired")
+ACCEPTED = Reply(202, "Accepted; the same answer whether or not the address has an account.", Accepted)
 CHECK_EMAIL = "If the address can receive mail, a message is on its way; check your inbox."
 
 
@@ -64,6 +81,8 @@ def database_unavailable(error: Exception) -> Response:
 
 
 @blueprint.post("/auth/signup")
+@operation("Create an account (a confirmation link is emailed)", tags=TAGS, body=SignupRequest,
+           replies=[ACCEPTED, THROTTLED, NO_DATABASE])
 def signup() -> Response:
     body = parse_body(SignupRequest)
     services.count_email_request(_client_address())
@@ -72,6 +91,10 @@ def signup() -> Response:
 
 
 @blueprint.post("/auth/confirm")
+@operation("Confirm an account or a new email address with an emailed token", tags=TAGS,
+           body=TokenRequest, replies=[Reply(200, "Confirmed.", Confirmed), BAD_LINK,
+                                       problem(409, "The new address now belongs to another account.", "email_taken"),
+                                       NO_DATABASE])
 def confirm() -> Response:
     body = parse_body(TokenRequest)
     purpose = services.confirm(body.token)
@@ -79,6 +102,8 @@ def confirm() -> Response:
 
 
 @blueprint.post("/auth/confirm/resend")
+@operation("Email a new confirmation link", tags=TAGS, body=EmailRequest,
+           replies=[ACCEPTED, THROTTLED, NO_DATABASE])
 def resend_confirmation() -> Response:
     body = parse_body(EmailRequest)
     services.count_email_request(_client_address())
@@ -87,6 +112,11 @@ def resend_confirmation() -> Response:
 
 
 @blueprint.post("/auth/login")
+@operation("Log in with email or username and password", tags=TAGS, body=LoginRequest, replies=[
+    Reply(200, "An access and a refresh token.", TokenPair),
+    problem(401, "Unknown account or wrong password (the same answer for both).", "invalid_credentials"),
+    problem(403, "The account is not confirmed yet.", "account_not_confirmed"),
+    THROTTLED, NO_DATABASE])
 def login() -> Response:
     body = parse_body(LoginRequest)
     identifier = body.email if body.email is not None else body.username
@@ -94,12 +124,18 @@ def login() -> Response:
 
 
 @blueprint.post("/auth/refresh")
+@operation("Trade a refresh token for a new pair (the old one is used up)", tags=TAGS, security="refresh",
+           replies=[Reply(200, "A new access and refresh token.", TokenPair),
+                    problem(401, "The refresh token was already used: every token of the account is revoked.",
+                            "refresh_token_reused"), NO_DATABASE])
 @jwt_required(refresh=True)
 def refresh() -> Response:
     return json_response(services.refresh(current_user, get_jwt()))
 
 
 @blueprint.post("/auth/logout")
+@operation("Revoke this access token and its refresh token", tags=TAGS, security="access",
+           replies=[Reply(200, "Logged out.", Done), NO_DATABASE])
 @jwt_required()
 def logout() -> Response:
     services.logout(current_user, get_jwt())
@@ -107,6 +143,8 @@ def logout() -> Response:
 
 
 @blueprint.post("/auth/logout-all")
+@operation("Revoke every token of the account", tags=TAGS, security="access",
+           replies=[Reply(200, "Logged out everywhere.", Done), NO_DATABASE])
 @jwt_required()
 def logout_all() -> Response:
     services.logout_everywhere(current_user)
@@ -114,6 +152,8 @@ def logout_all() -> Response:
 
 
 @blueprint.post("/auth/password/forgot")
+@operation("Email a password reset link", tags=TAGS, body=EmailRequest,
+           replies=[ACCEPTED, THROTTLED, NO_DATABASE])
 def forgot_password() -> Response:
     body = parse_body(EmailRequest)
     services.count_email_request(_client_address())
@@ -122,6 +162,8 @@ def forgot_password() -> Response:
 
 
 @blueprint.post("/auth/password/reset")
+@operation("Set a new password with an emailed reset token", tags=TAGS, body=PasswordReset,
+           replies=[Reply(200, "Password set; every token revoked.", Done), BAD_LINK, NO_DATABASE])
 def reset_password() -> Response:
     body = parse_body(PasswordReset)
     services.reset_password(body.token, body.new_password)
@@ -129,12 +171,17 @@ def reset_password() -> Response:
 
 
 @blueprint.get("/users/me")
+@operation("The profile of the logged-in user", tags=TAGS, security="access",
+           replies=[Reply(200, "The profile.", UserProfile), NO_DATABASE])
 @jwt_required()
 def get_profile() -> Response:
     return _profile_response(services.profile(current_user))
 
 
 @blueprint.patch("/users/me")
+@operation("Change names, bio or email (a new email waits for its link)", tags=TAGS,
+           security="access", body=ProfileUpdate, replies=[Reply(200, "The updated profile.", UserProfile),
+                                                           NO_DATABASE])
 @jwt_required()
 def update_profile() -> Response:
     body = parse_body(ProfileUpdate)
@@ -143,6 +190,8 @@ def update_profile() -> Response:
 
 
 @blueprint.delete("/users/me")
+@operation("Delete the account (password required)", tags=TAGS, security="access", body=AccountDeletion,
+           replies=[Reply(204, "Deleted; its tokens stop working."), WRONG_PASSWORD, THROTTLED, NO_DATABASE])
 @jwt_required()
 def delete_account() -> Response:
     body = parse_body(AccountDeletion)
@@ -151,6 +200,9 @@ def delete_account() -> Response:
 
 
 @blueprint.put("/users/me/password")
+@operation("Change the password; other sessions are logged out", tags=TAGS, security="access",
+           body=PasswordChange, replies=[Reply(200, "A new token pair for this session.", TokenPair),
+                                         WRONG_PASSWORD, THROTTLED, NO_DATABASE])
 @jwt_required()
 def change_password() -> Response:
     body = parse_body(PasswordChange)
@@ -159,18 +211,26 @@ def change_password() -> Response:
 
 
 @blueprint.get("/users/me/api-key")
+@operation("The OpenML API key of the account", tags=TAGS, security="access",
+           replies=[Reply(200, "The key.", ApiKey), NO_DATABASE])
 @jwt_required()
 def get_api_key() -> Response:
     return json_response({"api_key": services.api_key(current_user)})
 
 
 @blueprint.post("/users/me/api-key")
+@operation("Replace the API key with a new one", tags=TAGS, security="access",
+           replies=[Reply(200, "The new key.", ApiKey),
+                    problem(409, "No unique key could be generated (practically never).", "api_key_collision"),
+                    NO_DATABASE])
 @jwt_required()
 def regenerate_api_key() -> Response:
     return json_response({"api_key": services.regenerate_api_key(current_user)})
 
 
 @blueprint.post("/feedback")
+@operation("Send feedback to the OpenML team", tags=TAGS, body=FeedbackRequest,
+           replies=[ACCEPTED, THROTTLED, NO_DATABASE])
 def feedback() -> Response:
     body = parse_body(FeedbackRequest)
     services.send_feedback(body.email, body.message, _client_address())

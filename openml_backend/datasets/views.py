@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
+from ..contract import Header, Parameter, Reply, operation, problem
+from ..contract.operations import RETRY_AFTER
 from ..errors import BadRequest
+from .schemas import DatasetStats
 from .service import Rendered, StatsService
 
 blueprint = Blueprint("datasets", __name__, url_prefix="/api/v1/datasets")
@@ -75,7 +78,45 @@ def _respond(rendered: Rendered) -> Response:
     return response
 
 
+_ETAG = Header("ETag", "Weak validator of this representation; send it back in If-None-Match.")
+_CACHE_CONTROL = Header("Cache-Control", "`public, max-age=N, stale-while-revalidate=N`.")
+_VARY = Header("Vary", "`Accept-Encoding`.")
+_STATS_PARAMETERS = (
+    Parameter("dataset_id", "path", "The OpenML dataset id.",
+              {"type": "integer", "minimum": 1, "maximum": MAX_DATASET_ID}, example=61),
+    Parameter("max_preview_rows", "query", "Rows in `statistics.preview` (given at most once).",
+              {"type": "integer", "minimum": 0, "maximum": MAX_PREVIEW_ROWS, "default": DEFAULT_PREVIEW_ROWS}),
+    Parameter("force_refresh", "query", "Recompute even when a stored result is fresh (given at most once).",
+              {"type": "string", "enum": sorted(_BOOLEANS), "default": "false"}),
+    Parameter("If-None-Match", "header", "An ETag from an earlier answer: 304 when it still matches.",
+              {"type": "string"}),
+)
+
+
 @blueprint.get("/<dataset_id>/stats")
+@operation(
+    "Statistics of a dataset",
+    tags=["datasets"],
+    parameters=_STATS_PARAMETERS,
+    replies=[
+        Reply(200, "The statistics (stats/FORMAT.md). Gzip-encoded (`Content-Encoding: gzip`) when "
+                   "Accept-Encoding allows it.", DatasetStats,
+              headers=(_ETAG, _CACHE_CONTROL, _VARY,
+                       Header("Content-Encoding", "`gzip` when the client accepts it; absent otherwise."))),
+        Reply(304, "If-None-Match matched: the client's copy is current (no body).",
+              headers=(_ETAG, _CACHE_CONTROL, _VARY)),
+        problem(400, "The dataset id is not a positive 32-bit integer (`invalid_dataset_id`), or a query "
+                     "parameter is invalid or repeated (`invalid_parameter`, naming it in `parameter`).",
+                "invalid_dataset_id", "invalid_parameter"),
+        problem(403, "The dataset is not public.", "dataset_forbidden"),
+        problem(404, "OpenML has no such dataset.", "dataset_not_found"),
+        problem(502, "OpenML's data or description could not be read, or the statistics could not be "
+                     "computed from it.", "dataset_unparseable", "statistics_failed"),
+        problem(503, "OpenML did not answer within OPENML_TIMEOUT (`openml_unavailable`), or another "
+                     "process is still computing (`stats_pending`).",
+                "openml_unavailable", "stats_pending", headers=(RETRY_AFTER,)),
+    ],
+)
 def dataset_stats(dataset_id: str) -> Response:
     """Distribution, correlation and preview of an OpenML dataset (see the README's format)."""
     identifier = parse_dataset_id(dataset_id)

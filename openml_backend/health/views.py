@@ -11,7 +11,12 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app
 from sqlalchemy import text
 
+from typing import Literal
+
+from pydantic import BaseModel
+
 from .. import __version__
+from ..contract import Reply, operation, problem
 from ..errors import problem_response
 from ..extensions import db
 from ..jsonio import json_response
@@ -22,7 +27,19 @@ log = logging.getLogger(__name__)
 DATABASE_CHECK_SECONDS = 1.0
 
 
+class Health(BaseModel):
+    status: Literal["ok"]
+    environment: str
+    version: str
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    checks: dict[str, Literal["ok", "failed"]]
+
+
 @blueprint.get("/health")
+@operation("Liveness", tags=["health"], replies=[Reply(200, "The process serves requests.", Health)])
 def health() -> Response:
     """Answer 200 while the process can serve requests; touches nothing outside it."""
     return json_response(
@@ -63,6 +80,10 @@ def _directory_writable(path: str) -> bool:
 
 
 @blueprint.get("/health/ready")
+@operation("Readiness", tags=["health"], replies=[
+    Reply(200, "The database answers and the data and cache directories are writable.", Readiness),
+    problem(503, "A check failed; `checks` says which.", "not_ready"),
+])
 def ready() -> Response:
     """Answer 200 when the database answers SELECT 1 within 1 s and the data and cache
     directories take a small write (not read-only, not full); otherwise 503 naming each failed check (no hosts or paths)."""

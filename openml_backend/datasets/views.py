@@ -112,9 +112,10 @@ _STATS_PARAMETERS = (
         problem(404, "OpenML has no such dataset.", "dataset_not_found"),
         problem(502, "OpenML's data or description could not be read, or the statistics could not be "
                      "computed from it.", "dataset_unparseable", "statistics_failed"),
-        problem(503, "OpenML did not answer within OPENML_TIMEOUT (`openml_unavailable`), or another "
-                     "process is still computing (`stats_pending`).",
-                "openml_unavailable", "stats_pending", headers=(RETRY_AFTER,)),
+        problem(503, "OpenML did not answer within OPENML_TIMEOUT (`openml_unavailable`), another "
+                     "process is still computing (`stats_pending`), or the computation this request "
+                     "waited for failed (`stats_unavailable`).",
+                "openml_unavailable", "stats_pending", "stats_unavailable", headers=(RETRY_AFTER,)),
     ],
 )
 def dataset_stats(dataset_id: str) -> Response:

@@ -48,6 +48,7 @@ from typing import Any, Iterator
 import pyarrow as pa
 
 from . import _fetch
+from ..disks import directory_takes_writes
 from ..stats import FeatureInfo
 
 __all__ = [
@@ -182,7 +183,7 @@ def load_dataset(dataset_id: Any, settings: OpenMLSettings) -> LoadedDataset:
     try:
         return _guarded(dataset_id, lambda did: _load(did, settings, deadline))
     except (OpenMLUnavailable, DatasetUnparseable):
-        if _directory_takes_writes(_cache_root(settings)):
+        if directory_takes_writes(_cache_root(settings)):
             raise
     # The cache directory is read-only or full. Fetch once more into a private scratch
     # directory (under TMPDIR: its own volume in the pods), read it and drop it, so the
@@ -194,19 +195,6 @@ def load_dataset(dataset_id: Any, settings: OpenMLSettings) -> LoadedDataset:
         return _guarded(dataset_id, lambda did: _load(did, replace(settings, cache_dir=scratch), deadline))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _directory_takes_writes(path: str) -> bool:
-    """True when a small file can be written and synced in `path` (not read-only, not full)."""
-    try:
-        Path(path).mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-") as probe:
-            probe.write(b"probe\n")
-            probe.flush()
-            os.fsync(probe.fileno())
-        return True
-    except OSError:
-        return False
 
 
 def invalidate_dataset(dataset_id: Any, settings: OpenMLSettings) -> None:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import threading
-from pathlib import Path
 
 from flask import Blueprint, Response, current_app
 from sqlalchemy import text
@@ -17,6 +14,7 @@ from pydantic import BaseModel
 
 from .. import __version__
 from ..contract import Reply, operation, problem
+from ..disks import directory_takes_writes
 from ..errors import problem_response
 from ..extensions import db
 from ..jsonio import json_response
@@ -66,19 +64,6 @@ def _database_answers(app, timeout: float) -> bool:
     return bool(outcome and outcome[0])
 
 
-def _directory_writable(path: str) -> bool:
-    try:
-        Path(path).mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".ready-") as probe:
-            # An empty file needs no free space, so a full disk would pass without a write.
-            probe.write(b"ready\n")
-            probe.flush()
-            os.fsync(probe.fileno())
-            return True
-    except OSError:
-        return False
-
-
 @blueprint.get("/health/ready")
 @operation("Readiness", tags=["health"], replies=[
     Reply(200, "The database answers and the data and cache directories are writable.", Readiness),
@@ -90,8 +75,8 @@ def ready() -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     checks = {
         "database": _database_answers(app, DATABASE_CHECK_SECONDS),
-        "data_dir": _directory_writable(app.config["DATA_DIR"]),
-        "cache_dir": _directory_writable(app.config["OPENML_CACHE_DIR"]),
+        "data_dir": directory_takes_writes(app.config["DATA_DIR"]),
+        "cache_dir": directory_takes_writes(app.config["OPENML_CACHE_DIR"]),
     }
     report = {name: ("ok" if passed else "failed") for name, passed in checks.items()}
     if all(checks.values()):

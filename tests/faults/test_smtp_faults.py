@@ -10,13 +10,11 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-import pymysql
 import pytest
-from sqlalchemy.engine import make_url
 
 from tests.metrics_scrape import parse, value
 from tests.support.production import migrate, production_environment, production_gunicorn, wait_until
-from tests.support.services import closed_port
+from tests.support.services import closed_port, mariadb_rows
 from tests.support.smtp import silent_smtp_server
 
 pytestmark = pytest.mark.slow
@@ -25,15 +23,6 @@ SMTP_TIMEOUT = 10.0
 # Answers must come before a send could even have timed out: they never wait for SMTP.
 ANSWER_TIMEOUT = SMTP_TIMEOUT * 0.8
 PASSWORD = "a long enough password 42"
-
-
-def rows(database_uri: str, sql: str, *args) -> list[tuple]:
-    url = make_url(database_uri)
-    connection = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username,
-                                 password=url.password or "", database=url.database, connect_timeout=5)
-    with connection, connection.cursor() as cursor:
-        cursor.execute(sql, args)
-        return list(cursor.fetchall())
 
 
 @contextlib.contextmanager
@@ -71,6 +60,6 @@ def test_signup_and_reset_answer_and_keep_the_account_when_smtp_fails(kind: str,
             samples = parse(server.http("GET", "/metrics").text)
             assert value(samples, "openml_backend_emails_total", template="confirm", outcome="sent") == 0
 
-    (user_id,) = rows(mariadb_uri, "SELECT id FROM users WHERE email = %s", email)[0]
-    purposes = sorted(p for (p,) in rows(mariadb_uri, "SELECT purpose FROM email_tokens WHERE user_id = %s", user_id))
+    (user_id,) = mariadb_rows(mariadb_uri, "SELECT id FROM users WHERE email = %s", email)[0]
+    purposes = sorted(p for (p,) in mariadb_rows(mariadb_uri, "SELECT purpose FROM email_tokens WHERE user_id = %s", user_id))
     assert purposes == ["confirm", "reset"]

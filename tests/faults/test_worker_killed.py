@@ -15,13 +15,12 @@ import signal
 import threading
 from pathlib import Path
 
-import pymysql
 import pytest
 import requests
-from sqlalchemy.engine import make_url
 
 from tests.faults.conftest import warm_every_worker
 from tests.support.production import migrate, production_environment, production_gunicorn, wait_until
+from tests.support.services import mariadb_rows
 
 pytestmark = pytest.mark.slow
 
@@ -30,15 +29,6 @@ UNKNOWN = 9901
 IRIS_ROWS = 150
 LEASE_TTL = 2.0
 SLOW_DATA_SECONDS = 6.0
-
-
-def query(database_uri: str, sql: str, *args) -> list[tuple]:
-    url = make_url(database_uri)
-    connection = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username,
-                                 password=url.password or "", database=url.database, connect_timeout=5)
-    with connection, connection.cursor() as cursor:
-        cursor.execute(sql, args)
-        return list(cursor.fetchall())
 
 
 class Request(threading.Thread):
@@ -65,23 +55,23 @@ def test_worker_killed_mid_computation_leaves_no_entry_and_the_next_request_comp
         victim_request = Request(server, f"/api/v1/datasets/{IRIS}/stats")
         victim_request.start()
         wait_until(lambda: openml.data_downloads(IRIS) >= 1, 30, "the computation to reach the data download")
-        (owner,) = wait_until(lambda: query(mariadb_uri, "SELECT owner FROM stats_leases WHERE dataset_id = %s",
+        (owner,) = wait_until(lambda: mariadb_rows(mariadb_uri, "SELECT owner FROM stats_leases WHERE dataset_id = %s",
                                             IRIS), 10, "the lease")[0]
         victim = int(owner.split(":")[1])
         assert victim in workers
         os.kill(victim, signal.SIGKILL)
         victim_request.join(timeout=30)
         assert victim_request.outcome != 200  # its connection died with the worker
-        assert query(mariadb_uri, "SELECT COUNT(*) FROM stats_entries WHERE dataset_id = %s", IRIS) == [(0,)]
+        assert mariadb_rows(mariadb_uri, "SELECT COUNT(*) FROM stats_entries WHERE dataset_id = %s", IRIS) == [(0,)]
 
         # The dead worker's lease is still there: the next request must take it over.
-        assert query(mariadb_uri, "SELECT owner FROM stats_leases WHERE dataset_id = %s", IRIS) == [(owner,)]
+        assert mariadb_rows(mariadb_uri, "SELECT owner FROM stats_leases WHERE dataset_id = %s", IRIS) == [(owner,)]
         openml.clear_faults()
         after = server.http("GET", f"/api/v1/datasets/{IRIS}/stats", timeout=60)
         assert after.status_code == 200, after.text
         body = after.json()
         assert (body["cached"], body["statistics"]["preview"]["total_rows"]) == (False, IRIS_ROWS)
-        rows = query(mariadb_uri, "SELECT payload_gzip FROM stats_entries WHERE dataset_id = %s", IRIS)
+        rows = mariadb_rows(mariadb_uri, "SELECT payload_gzip FROM stats_entries WHERE dataset_id = %s", IRIS)
         assert len(rows) == 1
         stored = json.loads(gzip.decompress(rows[0][0]))["statistics"]
         answered = body["statistics"]

@@ -72,3 +72,16 @@ def free_port() -> int:
 def closed_port() -> int:
     """Return a port on 127.0.0.1 that refuses connections (nothing bound)."""
     return free_port()
+
+
+def mariadb_rows(database_uri: str, sql: str, *args) -> list[tuple]:
+    """Run one query on the MariaDB database behind `database_uri` over its own connection."""
+    import pymysql
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_uri)
+    connection = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username,
+                                 password=url.password or "", database=url.database, connect_timeout=5)
+    with connection, connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return list(cursor.fetchall())

@@ -1,4 +1,4 @@
-"""Read the k8s/ manifests and the seed README the way the deployment tests need them.
+"""Read the k8s/ manifests and the deployment guide (k8s/README.md) the way the deployment tests need them.
 
 `container_env` builds a container's environment from its Deployment, ConfigMaps and
 Secrets with the kubelet's rules (envFrom first, then env; later entries win; `$(VAR)`
@@ -9,7 +9,6 @@ tests start the app with exactly what a pod would get.
 from __future__ import annotations
 
 import base64
-import os
 import re
 import secrets
 import shlex
@@ -24,9 +23,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 K8S_DIR = REPO_ROOT / "k8s"
 DOCKER_DIR = REPO_ROOT / "docker"
 ENTRYPOINT = DOCKER_DIR / "entrypoint.sh"
-# ../shared beside the repository (CI's layout); OPENML_SHARED_DIR points elsewhere.
-SHARED_DIR = Path(os.environ.get("OPENML_SHARED_DIR") or REPO_ROOT.parent / "shared")
-SEED_README = SHARED_DIR / "seed" / "k8s-README.md"
+# The operator's guide: its bash blocks are the deployment contract.
+DEPLOYMENT_GUIDE = K8S_DIR / "README.md"
 
 # Every manifest, with the secrets template among them (validated after substitution).
 MANIFESTS = sorted(
@@ -148,25 +146,25 @@ def pod_containers(workload: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def flask_container(deployment: Mapping[str, Any]) -> dict[str, Any]:
-    """The container named `flask` (the seed's `kubectl set image ... flask=` names it)."""
+    """The container named `flask` (the guide's `kubectl set image ... flask=` names it)."""
     (container,) = [c for c in pod_containers(deployment) if c["name"] == "flask"]
     return container
 
 
-# --- the seed README's commands ---------------------------------------------------------
+# --- the deployment guide's commands ----------------------------------------------------
 
 _FENCE = re.compile(r"```bash\n(.*?)```", re.DOTALL)
 RANDOM_HEX_COMMAND = "$(openssl rand -hex 32)"
 RANDOM_HEX_WORD = "@RANDOM_HEX_32@"
 
 
-def seed_commands(readme: Path = SEED_README) -> list[list[str]]:
-    """Every shell command in the README's bash blocks, split into words.
+def guide_commands(guide: Path = DEPLOYMENT_GUIDE) -> list[list[str]]:
+    """Every shell command in the guide's bash blocks, split into words.
 
     Continuation lines are joined, comments dropped, `$(...)` kept as one word.
     """
     commands: list[list[str]] = []
-    for block in _FENCE.findall(readme.read_text(encoding="utf-8")):
+    for block in _FENCE.findall(guide.read_text(encoding="utf-8")):
         joined = re.sub(r"\\\n\s*", " ", block).replace(RANDOM_HEX_COMMAND, RANDOM_HEX_WORD)
         for line in joined.splitlines():
             lexer = shlex.shlex(line, posix=True, punctuation_chars="|")
@@ -192,11 +190,11 @@ class SecretCommand:
     literals: dict[str, str]
 
 
-def seed_secret_commands(readme: Path = SEED_README) -> list[SecretCommand]:
-    """The README's `kubectl create secret generic` commands, with `$(openssl rand -hex 32)`
+def guide_secret_commands(guide: Path = DEPLOYMENT_GUIDE) -> list[SecretCommand]:
+    """The guide's `kubectl create secret generic` commands, with `$(openssl rand -hex 32)`
     replaced by 32 fresh random bytes in hex, as the shell would."""
     found = []
-    for words in seed_commands(readme):
+    for words in guide_commands(guide):
         if words[:4] != ["kubectl", "create", "secret", "generic"]:
             continue
         literals, namespace = {}, None
@@ -213,7 +211,7 @@ def seed_secret_commands(readme: Path = SEED_README) -> list[SecretCommand]:
 def kubelet_environment(environment: str, secret_values_override: Mapping[str, str] | None = None) -> dict[str, str]:
     """The `flask` container's environment in `environment`, from the committed manifests.
 
-    Production's Secret is the one the README's `kubectl create secret` command creates
+    Production's Secret is the one the guide's `kubectl create secret` command creates
     (unless `secret_values_override` gives other values, e.g. the template's).
     """
     names = ENVIRONMENTS[environment]
@@ -226,7 +224,7 @@ def kubelet_environment(environment: str, secret_values_override: Mapping[str, s
         secret = secret_values(find_object(objects, "Secret", names["secret"], names["namespace"]))
     else:
         # The Quick Start's command (the first one that creates this Secret).
-        secret = next(c for c in seed_secret_commands() if c.name == names["secret"]).literals
+        secret = next(c for c in guide_secret_commands() if c.name == names["secret"]).literals
     return container_env(
         flask_container(deployment),
         {names["configmap"]: {k: str(v) for k, v in configmap["data"].items()}},

@@ -1,11 +1,11 @@
-"""The seed README's commands are a contract: every namespace, object, label, container,
-port and key they name exists in k8s/. The commands are parsed out of the README itself
-(../shared/seed/k8s-README.md), and a command this test does not understand fails it, so the
-check covers the whole README."""
+"""The deployment guide's commands are a contract: every namespace, object, label, container,
+port, image and key they name exists in k8s/. The commands are parsed out of the guide itself
+(k8s/README.md), and a command this test does not understand fails it, so the check covers
+every command an operator is told to run."""
 
 from __future__ import annotations
 
-import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +15,7 @@ import yaml
 from tests.deploy import kube
 
 # Commands that name nothing in this repository (pipes' other ends, HTTP calls to the
-# service, the Sealed Secrets example).
+# service from the operator's machine, the Sealed Secrets example).
 NOT_ABOUT_THE_MANIFESTS = {"grep", "curl", "echo", "base64", "kubeseal", "docker push"}
 OUTSIDE_THE_REPOSITORY = {
     "https://github.com/bitnami-labs/sealed-secrets/releases/download/v0.18.0/controller.yaml",
@@ -26,13 +26,8 @@ EXAMPLE_SECRET = "my-secret"  # the Sealed Secrets example's own secret
 
 @pytest.fixture(scope="module")
 def commands() -> list[list[str]]:
-    if not kube.SEED_README.is_file():
-        message = f"the seed README is not at {kube.SEED_README} (set OPENML_SHARED_DIR)"
-        if os.environ.get("CI", "").lower() in ("true", "1"):
-            pytest.fail(message)
-        pytest.skip(message)
-    found = kube.seed_commands()
-    assert len(found) > 40, "the README's bash blocks were not parsed"
+    found = kube.guide_commands()
+    assert len(found) > 40, "the guide's bash blocks were not parsed"
     return found
 
 
@@ -52,7 +47,7 @@ def option(words: list[str], *names: str) -> str | None:
 
 
 class Contract:
-    """Checks one README command against the manifests."""
+    """Checks one guide command against the manifests."""
 
     def __init__(self, objects: list[dict[str, Any]]) -> None:
         self.objects = objects
@@ -86,10 +81,12 @@ class Contract:
             return
         handler: Callable[[list[str]], None] | None = {
             "docker": self.docker,
+            "kind": self.load_into_local_cluster,
+            "minikube": self.load_into_local_cluster,
             "sed": self.sed,
             "kubectl": self.kubectl,
         }.get(program)
-        assert handler is not None, f"unknown command in the README: {' '.join(words)}"
+        assert handler is not None, f"unknown command in the guide: {' '.join(words)}"
         handler(words)
 
     def docker(self, words: list[str]) -> None:
@@ -97,19 +94,40 @@ class Contract:
         assert (kube.REPO_ROOT / option(words, "-f")).is_file()
         assert words[-1] == "."
 
+    def load_into_local_cluster(self, words: list[str]) -> None:
+        # `kind load docker-image IMAGE` / `minikube image load IMAGE`: the image the dev pods run.
+        assert words[1:3] in (["load", "docker-image"], ["image", "load"]), f"unknown command in the guide: {words}"
+        (deployment,) = self.deployments("openml-dev")
+        assert kube.flask_container(deployment)["image"] == words[3]
+
     def sed(self, words: list[str]) -> None:
-        expression, path = words[-2], kube.REPO_ROOT / words[-1]
-        _, old, new, _ = expression.split("|")
-        text = path.read_text()
-        assert text.count(old) >= 1, f"{path.name} lacks the image string the README's sed replaces"
-        edited = [d for d in yaml.safe_load_all(text.replace(old, new)) if d]
-        deployment = [d for d in edited if d["kind"] == "Deployment"][0]
-        assert kube.flask_container(deployment)["image"] == new
+        # GNU sed: `sed -i EXPRESSION FILE...` (macOS's `sed -i ''` would take '' as the expression).
+        assert words[1] == "-i" and words[2].startswith("s|"), f"not a GNU in-place sed: {words}"
+        _, old, new, _ = words[2].split("|")
+        edited_images, edited_workloads = set(), set()
+        for path in (kube.REPO_ROOT / name for name in words[3:]):
+            text = path.read_text()
+            assert text.count(old) >= 1, f"{path.name} lacks the image string the guide's sed replaces"
+            edited = [d for d in yaml.safe_load_all(text.replace(old, new)) if d]
+            (workload,) = [d for d in edited if d["kind"] in ("Deployment", "Job")]
+            edited_images |= {c["image"] for c in kube.pod_containers(workload)}
+            edited_workloads.add((workload["kind"], workload["metadata"]["name"]))
+        assert edited_images == {new}
+        # Every workload that runs the image must be edited, or a release would run two versions.
+        untouched = [o["metadata"]["name"] for o in self.objects
+                     if o["kind"] in ("Deployment", "Job")
+                     and any(c["image"] == old for c in kube.pod_containers(o))
+                     and (o["kind"], o["metadata"]["name"]) not in edited_workloads]
+        assert not untouched, f"the guide's sed leaves {untouched} on the old image"
 
     def kubectl(self, words: list[str]) -> None:
         verb = words[1]
         namespace = self.namespace_of(words)
         if verb == "apply":
+            directory = option(words, "-k")
+            if directory is not None:
+                assert (kube.REPO_ROOT / directory / "kustomization.yaml").is_file(), f"{directory} has no kustomization"
+                return
             target = option(words, "-f")
             if target in OUTSIDE_THE_REPOSITORY:
                 return
@@ -125,6 +143,9 @@ class Contract:
                 assert labelled, f"no pod template in {namespace} is labelled {selector}"
             else:
                 pod = next(w for w in words[2:] if not w.startswith("-") and w != namespace)
+                if pod.startswith("job/"):
+                    self.get("Job", pod.removeprefix("job/"), namespace)
+                    return
                 assert pod == "<pod-name>" or any(pod.startswith(d["metadata"]["name"] + "-")
                                                   for d in self.deployments(namespace))
         elif verb == "port-forward":
@@ -165,16 +186,32 @@ class Contract:
             container_name = words[4].split("=")[0]
             assert kube.flask_container(deployment)["name"] == container_name
         elif verb == "exec":
+            # The image has no curl: `-- python3 -c "...urlopen('http://localhost:PORT/PATH')..."`,
+            # asking the container's port and the path its liveness probe uses.
             command = words[words.index("--") + 1:]
-            # `-- curl localhost:5000/health`: the port and path the probes use.
-            assert command[-1] == "localhost:5000/health"
-            assert self.deployments(namespace)
+            assert command[:2] == ["python3", "-c"], f"the image has only python3 to ask with: {command}"
+            (url,) = re.findall(r"urlopen\('http://localhost:(\d+)(/[^']*)'\)", command[2])
+            (deployment,) = self.deployments(namespace)
+            container = kube.flask_container(deployment)
+            assert int(url[0]) in {p["containerPort"] for p in container["ports"]}
+            assert url[1] == container["livenessProbe"]["httpGet"]["path"]
+        elif verb == "delete":
+            kind = {"job": "Job", "secret": "Secret"}[words[2]]
+            name = words[3]
+            if kind == "Secret":
+                assert self.secret_keys_used(name), f"no pod reads Secret {name}"
+            else:
+                self.get(kind, name, namespace)
+        elif verb == "wait":
+            kind, name = next(w for w in words[2:] if "/" in w and not w.startswith("-")).split("/")
+            assert kind == "job" and option(words, "--for") == "condition=complete", words
+            self.get("Job", name, namespace)
         else:
-            raise AssertionError(f"unknown kubectl command in the README: {' '.join(words)}")
+            raise AssertionError(f"unknown kubectl command in the guide: {' '.join(words)}")
 
     def kubectl_get(self, words: list[str], namespace: str | None) -> None:
         what = words[2]
-        if what in ("namespaces", "pods", "all"):
+        if what in ("namespaces", "pods", "all", "events"):
             return
         if what == "hpa":
             assert [o for o in self.objects if o["kind"] == "HorizontalPodAutoscaler"
@@ -189,14 +226,14 @@ class Contract:
             assert key in self.secret_keys_used(name)
 
 
-def test_every_readme_command_matches_the_manifests(commands: list[list[str]], objects: list[dict]) -> None:
+def test_every_guide_command_matches_the_manifests(commands: list[list[str]], objects: list[dict]) -> None:
     contract = Contract(objects)
     for words in commands:
         contract.check(words)
 
 
 def test_the_contract_rejects_a_name_the_manifests_lack(commands: list[list[str]], objects: list[dict]) -> None:
-    # The check must be able to fail: rename the prod Deployment and the README's commands break.
+    # The check must be able to fail: rename the prod Deployment and the guide's commands break.
     renamed = [dict(o, metadata={**o["metadata"], "name": o["metadata"]["name"] + "-x"})
                if o["kind"] == "Deployment" else o for o in objects]
     with pytest.raises(AssertionError):
@@ -204,7 +241,7 @@ def test_the_contract_rejects_a_name_the_manifests_lack(commands: list[list[str]
             Contract(renamed).check(words)
 
 
-def test_an_unknown_readme_command_fails_the_contract(objects: list[dict]) -> None:
+def test_an_unknown_guide_command_fails_the_contract(objects: list[dict]) -> None:
     with pytest.raises(AssertionError, match="unknown"):
         Contract(objects).check(["kubectl", "scale", "deployment/openml-backend-prod", "--replicas=5"])
 
@@ -225,7 +262,7 @@ def test_an_unknown_readme_command_fails_the_contract(objects: list[dict]) -> No
         ("HorizontalPodAutoscaler", "openml-backend-prod-hpa", "openml-prod"),
     ],
 )
-def test_the_issue_names_exist(objects: list[dict], kind: str, name: str, namespace: str | None) -> None:
+def test_the_guides_object_names_exist(objects: list[dict], kind: str, name: str, namespace: str | None) -> None:
     found = kube.find_object(objects, kind, name, namespace)
     if kind in ("Deployment", "Service", "ConfigMap", "Secret", "HorizontalPodAutoscaler"):
         assert found["metadata"]["labels"]["app"] == "openml-backend"
@@ -240,7 +277,7 @@ def test_the_issue_names_exist(objects: list[dict], kind: str, name: str, namesp
                         "LOG_LEVEL": "WARNING", "GUNICORN_WORKERS": "4"}),
     ],
 )
-def test_configmaps_carry_the_seeds_values(environment: str, expected: dict[str, str]) -> None:
+def test_configmaps_carry_the_guides_values(environment: str, expected: dict[str, str]) -> None:
     names = kube.ENVIRONMENTS[environment]
     data = kube.find_object(kube.environment_objects(environment), "ConfigMap", names["configmap"])["data"]
     assert {key: data[key] for key in expected} == expected

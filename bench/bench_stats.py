@@ -1,6 +1,6 @@
 """Benchmark of the statistics cold path against reading the parquet file alone.
 
-Generates (seeded) a parquet file of 1,000,000 rows x 29 columns: 20 float columns with about
+Generates a deterministic parquet file of 1,000,000 rows x 29 columns: 20 float columns with about
 5% missing, 8 nominal columns of cardinalities 2, 3, 5, 10, 20, 50, 100, 1000 and a nominal
 target. Then measures, each repeat in a fresh subprocess:
   (a) pyarrow.parquet.read_table of the file alone;
@@ -8,7 +8,7 @@ target. Then measures, each repeat in a fresh subprocess:
   (c) an old-style pandas computation like the system this project replaces (one run; --no-pandas skips it).
 Prints the best wall time of each (and the best CPU time: steadier on a shared machine), the
 ratios to (a), and the largest peak RSS (ru_maxrss) of the children.
-Targets (issue 3): (b)/(a) <= 3 and peak RSS of (b) <= 700 MiB.
+Targets: (b)/(a) <= 3 and peak RSS of (b) <= 700 MiB.
 
 Usage: python bench/bench_stats.py [--rows N] [--repeats K] [--no-pandas]
 """

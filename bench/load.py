@@ -13,7 +13,7 @@ Scenarios (each bounded by --seconds; wrk stops by itself):
                  LOGIN_MAX_PER_ACCOUNT answers 401 the throttle must answer 429 (expected)
 Prints requests/s, p50, p99, expected and unexpected answers per scenario, the throttle
 check, and the ratio cached_stats / health requests/s measured in this run.
-Targets (issue 6): no unexpected answer; p99 of cached_stats < 20 ms at 32 connections.
+Targets: no unexpected answer; p99 of cached_stats < 20 ms at 32 connections.
 
 Every client comes from 127.0.0.1, so the per-address login limit is raised for the run
 (LOGIN_MAX_PER_ADDRESS); the per-account limit keeps its production value.

@@ -703,7 +703,7 @@ def main(argv: list[str]) -> int:
     stderr naming the variable; `--print NAME...` then prints those values, space-separated
     (`-` for an unset one). `docs` prints the settings table (`--write` updates the docs)."""
     command, args = (argv[1], argv[2:]) if len(argv) > 1 else ("", [])
-    if command == "check" and (not args or (args[0] == "--print" and set(args[1:]) <= _PRINTABLE)):
+    if command == "check" and (not args or (args[0] == "--print" and args[1:] and set(args[1:]) <= _PRINTABLE)):
         return _check(args[1:])
     if command == "docs" and args in ([], ["--write"]):
         if args:

@@ -6,7 +6,7 @@
 #   entrypoint.sh CMD...     run any other command, for debugging
 #
 # Every setting, ENVIRONMENT and LOG_LEVEL included, is validated by
-# `python -m openml_backend.config check` (declared in openml_backend/config.py, listed in
+# `python -m openml_backend.config check` (declared in openml_backend/config/settings.py, listed in
 # docs/configuration.md): a bad one exits 78 with one JSON line naming it. This script only
 # derives the worker count: 1 in development (SQLite takes one writer, --reload restarts
 # it), else GUNICORN_WORKERS, else docker/gunicorn_workers.py from the CPU and memory limits.

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from openml_backend.config import (
-    DOCS_PATH,
     SETTINGS,
     Boolean,
     CommaList,
@@ -17,8 +16,8 @@ from openml_backend.config import (
     load_config,
     mask_database_uri,
     normalize_database_uri,
-    render_docs,
 )
+from openml_backend.config.docs import DOCS_PATH, render_docs
 
 
 @pytest.mark.parametrize(("text", "expected"), [("True", True), ("true", True), ("1", True),

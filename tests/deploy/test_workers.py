@@ -1,7 +1,8 @@
 """docker/gunicorn_workers.py: 2 x CPUs + 1 from the container's CPU limit, capped by memory
 and a maximum, read from fake cgroup v1 and v2 files (CGROUP_ROOT) and run as entrypoint.sh
-runs it (with the validated GUNICORN_WORKER_MEMORY_MB and GUNICORN_MAX_WORKERS as arguments). The CPUs the process may use are pinned per case (sched_setaffinity), so the
-expectations hold on any host with at least two CPUs."""
+runs it (with the validated GUNICORN_WORKER_MEMORY_MB and GUNICORN_MAX_WORKERS as arguments).
+The CPUs the process may use are pinned per case (sched_setaffinity), so the expectations
+hold on any host with at least two CPUs."""
 
 from __future__ import annotations
 

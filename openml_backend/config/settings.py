@@ -33,6 +33,8 @@ MIN_SECRET_LENGTH = 32
 
 
 class _Required:
+    """The type of REQUIRED (a readable repr in error reports and docs)."""
+
     def __repr__(self) -> str:
         return "REQUIRED"
 
@@ -48,7 +50,7 @@ class Derived:
     compute: Callable[[Mapping[str, Any]], Any]
 
 
-# Production rules: what production refuses although the type would accept it -----------
+# Production rules: what production refuses although the kind would accept it.
 
 
 def strong_secret(name: str, value: str) -> None:
@@ -77,7 +79,7 @@ def exact_origins(name: str, value: list[str]) -> None:
         raise ConfigError(f"{name} must list exact origins in production, not '*'")
 
 
-# The declaration --------------------------------------------------------------------------
+# The declarations.
 
 
 @dataclass(frozen=True)

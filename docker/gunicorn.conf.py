@@ -1,7 +1,7 @@
 """gunicorn settings that hold in every environment.
 
-entrypoint.sh passes what differs per environment on the command line (workers,
-threads, timeout, log level, reload); this file holds the rest. Every log line,
+entrypoint.sh passes the validated settings on the command line (workers, threads,
+timeouts, log level, reload); this file holds the rest. Every log line,
 gunicorn's own and the access log, is one JSON object on stdout. The access log
 carries the path without the query string, which may hold API keys or tokens.
 
@@ -38,9 +38,9 @@ worker_class = "gthread"
 # The workers' heartbeat files: /dev/shm is memory-backed and writable even with a
 # read-only root filesystem, so a slow disk cannot make the arbiter kill a worker.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
-# Seconds a worker may keep serving in-flight requests after SIGTERM. The
-# Deployments' terminationGracePeriodSeconds is longer (preStop sleep + this + margin).
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or "30")
+# graceful_timeout (GUNICORN_GRACEFUL_TIMEOUT) comes from entrypoint.sh. The Deployments'
+# terminationGracePeriodSeconds is longer (preStop sleep + that + margin).
+
 # Longer than the idle timeout of the usual ingress proxies (60 s), so the proxy,
 # not gunicorn, closes idle upstream connections and no request races a close.
 keepalive = 75

@@ -1,15 +1,17 @@
 """Derive the number of gunicorn workers from the container's CPU and memory limits.
 
-Used by entrypoint.sh in production when GUNICORN_WORKERS is not set. The rule is
+Used by entrypoint.sh outside development when GUNICORN_WORKERS is not set. The rule is
 the usual 2 x CPUs + 1, where CPUs is the container's CPU limit (cgroup v2
 ``cpu.max``, else cgroup v1 ``cpu.cfs_quota_us / cpu.cfs_period_us``, else the CPUs
 this process may run on), then capped by the memory limit divided by a per-worker
 budget, and by a maximum. ``nproc`` and ``os.cpu_count()`` ignore a CPU quota, which
 is why the cgroup files are read.
 
-Settings (environment): GUNICORN_WORKER_MEMORY_MB (budget per worker, default 1024),
-GUNICORN_MAX_WORKERS (default 12). CGROUP_ROOT (default /sys/fs/cgroup) exists for
-tests only, so they can point at fake cgroup files.
+Usage: ``gunicorn_workers.py WORKER_MEMORY_MB MAX_WORKERS``, the values of
+GUNICORN_WORKER_MEMORY_MB and GUNICORN_MAX_WORKERS that ``python -m
+openml_backend.config check`` validated (their defaults are declared there).
+CGROUP_ROOT (default /sys/fs/cgroup) exists for tests only, so they can point at
+fake cgroup files.
 
 Prints one line: ``<workers> <cpus> <memory limit in MiB or "none">``.
 Standard library only: it runs before the application is imported.
@@ -22,8 +24,6 @@ import os
 import sys
 from pathlib import Path
 
-DEFAULT_WORKER_MEMORY_MB = 1024
-DEFAULT_MAX_WORKERS = 12
 # cgroup v1 reports "no limit" as a huge number (about 2**63) instead of a word.
 _UNLIMITED_BYTES = 2**60
 
@@ -90,30 +90,18 @@ def derive_workers(
     return max(1, min(workers, max_workers)), whole_cpus
 
 
-def _positive_int_setting(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise SystemExit(f"{name} must be a positive integer, got {raw!r}")
-    return int(raw)
-
-
-def main() -> int:
+def main(argv: list[str]) -> int:
     """Print ``<workers> <cpus> <memory MiB|none>`` for this container."""
+    if len(argv) != 3 or not all(arg.isdigit() and int(arg) >= 1 for arg in argv[1:]):
+        print("usage: gunicorn_workers.py WORKER_MEMORY_MB MAX_WORKERS (positive integers)", file=sys.stderr)
+        return 64
     root = Path(os.environ.get("CGROUP_ROOT") or "/sys/fs/cgroup")
     memory = memory_limit_bytes(root)
-    workers, cpus = derive_workers(
-        cpu_limit(root),
-        available_cpus(),
-        memory,
-        _positive_int_setting("GUNICORN_WORKER_MEMORY_MB", DEFAULT_WORKER_MEMORY_MB),
-        _positive_int_setting("GUNICORN_MAX_WORKERS", DEFAULT_MAX_WORKERS),
-    )
+    workers, cpus = derive_workers(cpu_limit(root), available_cpus(), memory, int(argv[1]), int(argv[2]))
     memory_mib = "none" if memory is None else str(memory // (1024 * 1024))
     print(workers, cpus, memory_mib)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

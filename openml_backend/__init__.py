@@ -37,6 +37,8 @@ def create_app(config: Any = None) -> Flask:
     app.config.update(config.as_flask_config())
     app.extensions["openml_backend.config"] = config
     configure_logger(app, config)
+    for warning in config.warnings:
+        log.warning(warning)
     prepare_directories(app)
     register_extensions(app)
     register_blueprints(app)
@@ -54,18 +56,10 @@ def create_app(config: Any = None) -> Flask:
 
 
 def configure_logger(app: Flask, config: Any) -> None:
-    """JSON logs on stdout at LOG_LEVEL; configured secrets never printed."""
-    from sqlalchemy.engine import make_url
-
+    """JSON logs on stdout at LOG_LEVEL; the values of settings declared secret never printed."""
     from .logs import configure_logging, register_request_logging
 
-    db_password = None
-    if config.SQLALCHEMY_DATABASE_URI:
-        db_password = make_url(config.SQLALCHEMY_DATABASE_URI).password
-    configure_logging(
-        config.LOG_LEVEL,
-        secrets=[config.SECRET_KEY, config.JWT_SECRET_KEY, config.MAIL_PASSWORD, db_password],
-    )
+    configure_logging(config.LOG_LEVEL, secrets=config.secret_values())
     register_request_logging(app)
 
 

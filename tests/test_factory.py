@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -68,9 +69,30 @@ def test_testing_environment_never_reaches_a_real_openml() -> None:
     assert "openml.org" not in config.OPENML_SERVER_URL
 
 
-def test_seed_testing_variable_selects_the_openml_test_server_in_production() -> None:
-    assert load_config(production_env(TESTING="True")).OPENML_SERVER_URL == OPENML_TEST_SERVER
-    assert load_config(production_env(TESTING="False")).OPENML_SERVER_URL == OPENML_PRODUCTION_SERVER
+@pytest.mark.parametrize("variable", ["OPENML_USE_TEST_SERVER", "TESTING"])
+def test_use_test_server_selects_the_openml_test_server_in_production(variable: str) -> None:
+    assert load_config(production_env(**{variable: "True"})).OPENML_SERVER_URL == OPENML_TEST_SERVER
+    assert load_config(production_env(**{variable: "False"})).OPENML_SERVER_URL == OPENML_PRODUCTION_SERVER
+
+
+def test_testing_is_a_deprecated_alias_with_one_warning_naming_the_new_variable() -> None:
+    config = load_config(production_env(TESTING="True"))
+    assert config.OPENML_USE_TEST_SERVER is True
+    assert config.warnings == ("TESTING is deprecated; set OPENML_USE_TEST_SERVER instead",)
+    assert load_config(production_env(OPENML_USE_TEST_SERVER="True")).warnings == ()
+
+
+def test_the_new_name_wins_over_the_alias() -> None:
+    config = load_config(production_env(TESTING="True", OPENML_USE_TEST_SERVER="False"))
+    assert config.OPENML_SERVER_URL == OPENML_PRODUCTION_SERVER
+    assert config.warnings == ("TESTING is deprecated and ignored because OPENML_USE_TEST_SERVER is set",)
+
+
+def test_create_app_logs_the_alias_warning_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    create_app(TestingConfig(environ={"DATA_DIR": str(tmp_path), "TESTING": "False"}))
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    warnings = [line["message"] for line in lines if line["level"] == "WARNING"]
+    assert warnings == ["TESTING is deprecated; set OPENML_USE_TEST_SERVER instead"]
 
 
 def test_openml_server_url_overrides_everything() -> None:
@@ -78,13 +100,10 @@ def test_openml_server_url_overrides_everything() -> None:
     assert load_config(env).OPENML_SERVER_URL == "http://127.0.0.1:8081/api/v1/xml"
 
 
-def test_unset_environment_means_development_with_a_warning(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    with caplog.at_level("WARNING"):
-        config = load_config({"DATA_DIR": str(tmp_path)})
+def test_unset_environment_means_development_with_a_warning(tmp_path: Path) -> None:
+    config = load_config({"DATA_DIR": str(tmp_path), "DOTENV_PATH": str(tmp_path / "none")})
     assert isinstance(config, DevelopmentConfig)
-    assert [r.getMessage() for r in caplog.records] == ["ENVIRONMENT is not set; using development"]
+    assert config.warnings == ("ENVIRONMENT is not set; using development",)
 
 
 @pytest.mark.parametrize("name", ["prod", "Production", "staging", "dev "])
@@ -143,6 +162,8 @@ def test_create_app_exits_with_one_line_on_bad_environment() -> None:
     [
         ({"ENVIRONMENT": "production"}, 78, "APP_SECRET_KEY is required in production"),
         ({"ENVIRONMENT": "nope"}, 78, "ENVIRONMENT must be one of"),
+        ({"ENVIRONMENT": "production", "JWT_SECRET_KEY": "x" * 40, "APP_SECRET_KEY": "CHANGE-ME" * 5},
+         78, "APP_SECRET_KEY is a placeholder"),
     ],
 )
 def test_config_check_command(env: dict[str, str], expected_code: int, expected_text: str) -> None:
@@ -155,8 +176,32 @@ def test_config_check_command(env: dict[str, str], expected_code: int, expected_
         timeout=60,
     )
     assert result.returncode == expected_code
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert expected_text in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    record = json.loads(line)
+    assert record["level"] == "ERROR" and expected_text in record["message"]
+    assert "CHANGE-ME" not in line.replace("APP_SECRET_KEY is a placeholder", "")
+
+
+@pytest.mark.parametrize("args", [[], ["chek"], ["check", "--print"], ["check", "--print", "NO_SUCH_SETTING"],
+                                  ["docs", "--overwrite"]])
+def test_config_command_usage_errors_exit_64(args: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "openml_backend.config", *args],
+        cwd=REPO_ROOT, env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 64
+    assert result.stderr.startswith("usage:") and result.stdout == ""
+
+
+def test_config_check_prints_the_resolved_values_it_is_asked_for() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "openml_backend.config", "check", "--print",
+         "ENVIRONMENT", "LOG_LEVEL", "GUNICORN_WORKERS", "GUNICORN_THREADS", "OPENML_SERVER_URL"],
+        cwd=REPO_ROOT, env={**production_env(), "LOG_LEVEL": "info", "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"production INFO - 4 {OPENML_PRODUCTION_SERVER}\n"
 
 
 def test_config_check_accepts_a_valid_production_environment_and_masks_the_password() -> None:

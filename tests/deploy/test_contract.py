@@ -271,9 +271,9 @@ def test_the_guides_object_names_exist(objects: list[dict], kind: str, name: str
 @pytest.mark.parametrize(
     ("environment", "expected"),
     [
-        ("development", {"ENVIRONMENT": "development", "FLASK_ENV": "development", "TESTING": "True",
+        ("development", {"ENVIRONMENT": "development", "FLASK_ENV": "development", "OPENML_USE_TEST_SERVER": "True",
                          "LOG_LEVEL": "DEBUG", "GUNICORN_WORKERS": "1"}),
-        ("production", {"ENVIRONMENT": "production", "FLASK_ENV": "production", "TESTING": "False",
+        ("production", {"ENVIRONMENT": "production", "FLASK_ENV": "production", "OPENML_USE_TEST_SERVER": "False",
                         "LOG_LEVEL": "WARNING", "GUNICORN_WORKERS": "4"}),
     ],
 )

@@ -1,6 +1,7 @@
-"""docker/gunicorn.conf.py and the environment defaults of entrypoint.sh, seen from a running
-server: JSON log lines without query strings, TESTING's default per environment (which picks
-the OpenML server), and the prometheus multiprocess hooks."""
+"""docker/gunicorn.conf.py and the settings entrypoint.sh hands gunicorn, seen from a running
+server: JSON log lines without query strings (warnings included), OPENML_USE_TEST_SERVER's
+default per environment (which picks the OpenML server), the graceful timeout, and the
+prometheus multiprocess hooks."""
 
 from __future__ import annotations
 
@@ -35,10 +36,10 @@ def base_env(tmp_path: Path, environment: str) -> dict[str, str]:
     ("environment", "openml_server"),
     [("development", OPENML_TEST_SERVER), ("production", OPENML_PRODUCTION_SERVER)],
 )
-def test_access_log_is_json_without_query_string_and_testing_defaults(
+def test_access_log_is_json_without_query_string_and_openml_server_defaults(
     tmp_path: Path, environment: str, openml_server: str
 ) -> None:
-    env = base_env(tmp_path, environment)  # TESTING and OPENML_SERVER_URL unset
+    env = base_env(tmp_path, environment)  # OPENML_USE_TEST_SERVER and OPENML_SERVER_URL unset
     with serving(env, free_port(), tmp_path / "server.log") as server:
         server.wait_until_answering("/health", 120)
         status, _ = server.get("/health?api_key=query-secret-0123456789")
@@ -53,6 +54,27 @@ def test_access_log_is_json_without_query_string_and_testing_defaults(
     # One line per worker (production derives several from this host's CPUs).
     configured = {r["openml_server"] for r in records if r.get("message") == "application configured"}
     assert configured == {openml_server}
+
+
+def test_settings_reach_gunicorn_and_the_alias_warning_is_a_json_line(tmp_path: Path) -> None:
+    env = {**base_env(tmp_path, "production"), "TESTING": "True", "GUNICORN_WORKERS": "1",
+           "GUNICORN_GRACEFUL_TIMEOUT": "7", "GUNICORN_THREADS": "3"}
+    with serving(env, free_port(), tmp_path / "server.log") as server:
+        server.wait_until_answering("/health", 120)
+        # entrypoint.sh exec'd gunicorn: the same process, now with the validated settings.
+        command = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().split(b"\0")
+        server.process.terminate()
+        assert server.process.wait(timeout=40) == 0
+        records = server.log_records()  # fails on any line that is not JSON
+    assert command[command.index(b"--graceful-timeout") + 1] == b"7"
+    assert command[command.index(b"--threads") + 1] == b"3"
+    (summary,) = [r for r in records if r.get("message") == "starting gunicorn"]
+    assert (summary["workers"], summary["threads"], summary["log_level"]) == (1, 3, "info")
+    warnings = [r["message"] for r in records if r["level"] == "WARNING" and "TESTING" in r["message"]]
+    # Once from the check, once from the one worker's create_app.
+    assert warnings == ["TESTING is deprecated; set OPENML_USE_TEST_SERVER instead"] * 2
+    configured = {r["openml_server"] for r in records if r.get("message") == "application configured"}
+    assert configured == {OPENML_TEST_SERVER}
 
 
 def test_prometheus_multiprocess_dir_is_emptied_at_start(tmp_path: Path) -> None:

@@ -210,18 +210,6 @@ def test_result_does_not_depend_on_threads():
     assert threaded["distribution"]["x0"]["counts"] == np.histogram(finite, bins=20)[0].tolist()
 
 
-def test_sparse_dataframe_columns_are_densified():
-    df = pd.DataFrame({
-        "s": pd.arrays.SparseArray([0.0, 0.0, 3.0, np.nan]),
-        "c": pd.Categorical(["a", "b", "a", None]),
-        "n": pd.arrays.SparseArray([np.nan, 1.0, np.nan, 2.0]),  # NaN as the fill value
-    })
-    distribution = statistics_of_frame(df)["distribution"]
-    assert (distribution["s"]["mean"], distribution["s"]["missing"]) == (1.0, 1)
-    assert (distribution["n"]["mean"], distribution["n"]["missing"]) == (1.5, 2)
-    assert distribution["c"]["counts"] == [2, 1] and distribution["c"]["missing"] == 1
-
-
 def test_engine_version_is_a_string():
     assert isinstance(ENGINE_VERSION, str) and ENGINE_VERSION
 

@@ -224,9 +224,9 @@ def test_openml_faults_map_to_clear_errors(stats_app, dataset_id: int, status: i
 
 
 def test_unreachable_openml_is_503(make_app: Callable[..., Flask]) -> None:
-    from tests.support.services import closed_port
+    from tests.support.services import free_port
 
-    app = make_app(env={"OPENML_SERVER_URL": f"http://127.0.0.1:{closed_port()}/api/v1/xml", "OPENML_TIMEOUT": "5"})
+    app = make_app(env={"OPENML_SERVER_URL": f"http://127.0.0.1:{free_port()}/api/v1/xml", "OPENML_TIMEOUT": "5"})
     response = get_stats(app, IRIS)
     assert response.status_code == 503
     assert response.json["code"] == "openml_unavailable"

@@ -4,7 +4,7 @@ Runs the stand-in OpenML server and loads iris (parquet) and anneal (ARFF) cold,
 fresh cache, N times per variant, printing medians and ratios measured in this one run:
 
 * in-process: ``openml.datasets.get_dataset`` + the same file reading, no time bound;
-* forkserver (what ``source.load_dataset`` does): first call (starts the forkserver) and later ones;
+* forkserver (what ``openml_client.load_dataset`` does): first call (starts the forkserver) and later ones;
 * spawn (the alternative: a fresh interpreter per fetch);
 * warm: ``load_dataset`` when the cache is complete (no child, no network).
 
@@ -31,14 +31,15 @@ def main() -> None:
     import openml
     import pyarrow.parquet as pq
 
-    from openml_backend.datasets import _fetch, source
+    from openml_backend import openml_client
+    from openml_backend.openml_client.child import arff_to_table
     from tests.standin_openml import StandinOpenML
 
     server = StandinOpenML().start()
     counter = iter(range(10**6))
 
-    def fresh_settings() -> source.OpenMLSettings:
-        return source.OpenMLSettings(server.api_url, str(scratch / f"cache-{next(counter)}"), timeout=60.0)
+    def fresh_settings() -> openml_client.OpenMLSettings:
+        return openml_client.OpenMLSettings(server.api_url, str(scratch / f"cache-{next(counter)}"), timeout=60.0)
 
     def in_process(dataset_id: int) -> None:
         settings = fresh_settings()
@@ -51,7 +52,7 @@ def main() -> None:
         if dataset.parquet_file:
             pq.read_table(dataset.parquet_file)
         else:
-            _fetch.arff_to_table(Path(dataset.data_file))
+            arff_to_table(Path(dataset.data_file))
 
     def timed(action, dataset_id: int) -> float:
         started = time.perf_counter()
@@ -60,7 +61,7 @@ def main() -> None:
 
     def via_child(dataset_id: int, start_method: str = "forkserver") -> None:
         settings = fresh_settings()
-        source.load_dataset(dataset_id, source.OpenMLSettings(
+        openml_client.load_dataset(dataset_id, openml_client.OpenMLSettings(
             settings.server_url, settings.cache_dir, timeout=60.0, fetch_start_method=start_method))
 
     first_forkserver = timed(via_child, 61)
@@ -69,10 +70,10 @@ def main() -> None:
         results[label] = {d: statistics.median(timed(action, d) for _ in range(repeats)) for d in (61, 2)}
 
     warm_settings = fresh_settings()
-    source.load_dataset(61, warm_settings)
-    source.load_dataset(2, warm_settings)
+    openml_client.load_dataset(61, warm_settings)
+    openml_client.load_dataset(2, warm_settings)
     results["warm"] = {
-        d: statistics.median(timed(lambda i: source.load_dataset(i, warm_settings), d) for _ in range(repeats))
+        d: statistics.median(timed(lambda i: openml_client.load_dataset(i, warm_settings), d) for _ in range(repeats))
         for d in (61, 2)
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,10 @@ from flask import Flask
 __version__ = "1.0.0"
 
 log = logging.getLogger(__name__)
+
+# Each feature package mounts itself with `init_app(app)` (blueprints, CLI commands, hooks);
+# none depends on the order of this list.
+FEATURES = ("health", "datasets", "accounts", "contract", "metrics")
 
 
 def create_app(config: Any = None) -> Flask:
@@ -41,10 +46,8 @@ def create_app(config: Any = None) -> Flask:
         log.warning(warning)
     prepare_directories(app)
     register_extensions(app)
-    register_blueprints(app)
-    register_metrics(app)
+    register_features(app)
     register_errorhandlers(app)
-    register_commands(app)
     if app.config.get("AUTO_MIGRATE"):
         upgrade_database(app)
     log.info(
@@ -90,37 +93,17 @@ def register_extensions(app: Flask) -> None:
         )
 
 
-def register_blueprints(app: Flask) -> None:
-    """Mount each feature's blueprint."""
-    from . import contract, datasets
-    from .accounts.views import init_app as init_accounts
-    from .health.views import blueprint as health_blueprint
-
-    app.register_blueprint(health_blueprint)
-    datasets.init_app(app)
-    init_accounts(app)
-    contract.init_app(app)
-
-
-def register_metrics(app: Flask) -> None:
-    """Count requests and feature events for Prometheus and serve GET /metrics."""
-    from . import metrics
-
-    metrics.init_app(app)
+def register_features(app: Flask) -> None:
+    """Let each feature package of FEATURES mount itself."""
+    for name in FEATURES:
+        import_module(f"{__name__}.{name}").init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
     """Render every error in the one problem+json shape."""
-    from .errors import register_error_handlers
+    from . import errors
 
-    register_error_handlers(app)
-
-
-def register_commands(app: Flask) -> None:
-    """Add the project's `flask` CLI commands (each feature registers its own group)."""
-    from .accounts.commands import accounts_cli
-
-    app.cli.add_command(accounts_cli)
+    errors.init_app(app)
 
 
 def upgrade_database(app: Flask) -> None:

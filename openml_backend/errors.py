@@ -1,8 +1,9 @@
 """The API's one error shape: exceptions raised anywhere, rendered as RFC 9457 problem+json.
 
 Every 4xx and 5xx the service sends, its own or Werkzeug's (404, 405, 413, ...), and every
-unexpected exception, leaves through `register_error_handlers`, so a client never sees HTML or
-a traceback. Body: {"type", "title", "status", "code", "detail", "request_id", ...extra}.
+unexpected exception, leaves through `init_app`, so a client never sees HTML or a traceback.
+Body: {"type", "title", "status", "code", "detail", "request_id", ...extra}. A database that
+cannot be reached, under any blueprint, is a temporary 503 `database_unavailable`.
 """
 
 from __future__ import annotations
@@ -12,13 +13,25 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, g
+from sqlalchemy import exc as sqlalchemy_errors
 from werkzeug.exceptions import HTTPException
 
+from .extensions import db
 from .jsonio import json_response
 
 PROBLEM_JSON = "application/problem+json"
 
 log = logging.getLogger(__name__)
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+# What SQLAlchemy raises when the database is down, unreachable, dropped the connection or the
+# pool found no free connection in time: a temporary condition, not a bug.
+DATABASE_UNAVAILABLE_ERRORS = (
+    sqlalchemy_errors.OperationalError,
+    sqlalchemy_errors.InterfaceError,
+    sqlalchemy_errors.DisconnectionError,
+    sqlalchemy_errors.TimeoutError,
+)
 
 
 class ApiError(Exception):
@@ -143,6 +156,16 @@ def _render_http_exception(error: HTTPException) -> Response:
     return problem_response(status, code, message, headers)
 
 
+def _render_database_unavailable(error: Exception) -> Response:
+    log.error("database unavailable", extra={"error_type": type(error).__name__})
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the session is discarded with the request
+        pass
+    return problem_response(503, "database_unavailable", "The database is unavailable; try again shortly.",
+                            {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
+
+
 def _render_unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return _render_http_exception(error)
@@ -150,8 +173,10 @@ def _render_unexpected(error: Exception) -> Response:
     return problem_response(500, "internal_error", ApiError.message)
 
 
-def register_error_handlers(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     """Render every error of `app` in the one problem+json shape."""
     app.register_error_handler(ApiError, _render_api_error)
     app.register_error_handler(HTTPException, _render_http_exception)
+    for error_class in DATABASE_UNAVAILABLE_ERRORS:
+        app.register_error_handler(error_class, _render_database_unavailable)
     app.register_error_handler(Exception, _render_unexpected)

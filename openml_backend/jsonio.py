@@ -1,7 +1,7 @@
 """JSON in and out: fast strict responses with orjson, and request bodies parsed safely.
 
-orjson writes NaN and Infinity as null (strict JSON) and is about 20x faster than `json` on
-the statistics payloads (FACTS.md).
+orjson writes NaN and Infinity as null (strict JSON) and, measured on the statistics
+payloads, is about 20x faster than `json`.
 """
 
 from __future__ import annotations

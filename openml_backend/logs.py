@@ -92,8 +92,17 @@ def _request_id_from_header() -> str:
     return candidate if _SANE_REQUEST_ID.match(candidate) else uuid.uuid4().hex
 
 
+def request_seconds() -> float | None:
+    """Seconds since the current request started (None outside a request that was timed).
+
+    The one request timer: the log line and the latency metric both read it.
+    """
+    started = g.get("request_started") if has_request_context() else None
+    return time.perf_counter() - started if started is not None else None
+
+
 def register_request_logging(app: Flask) -> None:
-    """Give every request an id and write one log line when it ends."""
+    """Give every request an id and a start time, and write one log line when it ends."""
 
     @app.before_request
     def start_request() -> None:
@@ -104,8 +113,8 @@ def register_request_logging(app: Flask) -> None:
     def finish_request(response: Response) -> Response:
         request_id = g.get("request_id") or _request_id_from_header()
         response.headers[REQUEST_ID_HEADER] = request_id
-        started = g.get("request_started")
-        duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
+        elapsed = request_seconds()
+        duration_ms = round(elapsed * 1000, 2) if elapsed is not None else None
         endpoint = request.url_rule.rule if request.url_rule else None
         request_log.info(
             "request",

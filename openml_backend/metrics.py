@@ -15,9 +15,8 @@ not route it (k8s/prod/ingress.yaml).
 from __future__ import annotations
 
 import os
-import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 
 # prometheus_client opens its per-process files at the first metric; under gunicorn the
 # directory exists already, but a `flask` command (the migration Job) in the same environment
@@ -37,6 +36,7 @@ from prometheus_client import (  # noqa: E402  (after the directory exists)
 )
 
 from . import __version__
+from .logs import request_seconds
 
 UNMATCHED_ROUTE = "<unmatched>"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -159,28 +159,20 @@ def _method() -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Count every request, feed the statistics service's events, publish build info and
-    serve GET /metrics."""
-    from .datasets.service import ServiceEvents
+    """Count every request by route template, publish build info and serve GET /metrics.
 
+    Nothing here depends on what is registered before or after: the route template is read
+    when a response leaves, and the features call the counting functions above themselves.
+    """
     BUILD_INFO.labels(__version__, app.config["ENVIRONMENT"]).set(1)
-    service = app.extensions.get("openml_backend.stats_service")
-    if service is not None:
-        service.events = ServiceEvents(
-            on_computed=stats_computed, on_cache=stats_cache, on_fetch_failure=openml_fetch_failed,
-        )
-
-    @app.before_request
-    def start_timer() -> None:
-        g.metrics_started = time.perf_counter()
 
     @app.after_request
     def count_request(response: Response) -> Response:
-        started = g.get("metrics_started")
         endpoint, method = _route_template(), _method()
         REQUESTS.labels(endpoint, method, str(response.status_code)).inc()
-        if started is not None:
-            REQUEST_SECONDS.labels(endpoint, method).observe(time.perf_counter() - started)
+        elapsed = request_seconds()
+        if elapsed is not None:
+            REQUEST_SECONDS.labels(endpoint, method).observe(elapsed)
         return response
 
     @app.get("/metrics")

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Blueprint, Flask
+from sqlalchemy import exc as sqlalchemy_errors, text
 
 from openml_backend import create_app
 from openml_backend.config import TestingConfig
 from openml_backend.errors import NotFound, ServiceUnavailable
+from openml_backend.extensions import db
 from openml_backend.jsonio import json_response, read_json_object
 
 PROBLEM_KEYS = {"type", "title", "status", "code", "detail", "request_id"}
@@ -105,3 +107,36 @@ def test_good_json_body_passes(probe_app: Flask) -> None:
     response = probe_app.test_client().post("/probe/echo", json={"a": "ünïcode", "b": [1, 2]})
     assert response.status_code == 200
     assert response.json == {"a": "ünïcode", "b": [1, 2]}
+
+
+def test_an_unreachable_database_is_503_under_any_blueprint(tmp_path: Path) -> None:
+    # A SQLite file in a directory that does not exist cannot be opened: a real OperationalError.
+    app = create_app(TestingConfig(environ={"DATA_DIR": str(tmp_path),
+                                            "DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/app.db"}))
+    probe = Blueprint("probe", __name__)
+
+    @probe.get("/probe/query")
+    def query():
+        db.session.execute(text("SELECT 1"))
+        return json_response({"reached": True})
+
+    app.register_blueprint(probe)
+    response = app.test_client().get("/probe/query")
+    body = assert_problem(response, 503, "database_unavailable")
+    assert int(response.headers["Retry-After"]) > 0
+    assert "missing" not in body["detail"]  # no path or driver message reaches the client
+
+
+@pytest.mark.parametrize("error", [
+    sqlalchemy_errors.OperationalError("SELECT 1", {}, Exception("server has gone away")),
+    sqlalchemy_errors.InterfaceError("SELECT 1", {}, Exception("connection already closed")),
+    sqlalchemy_errors.DisconnectionError("connection invalidated"),
+    sqlalchemy_errors.TimeoutError("QueuePool limit of size 5 overflow 10 reached"),
+], ids=lambda error: type(error).__name__)
+def test_each_lost_database_error_is_503_database_unavailable(probe_app: Flask, error: Exception) -> None:
+    @probe_app.get("/probe/lost-database")
+    def lost_database():
+        raise error
+
+    body = assert_problem(probe_app.test_client().get("/probe/lost-database"), 503, "database_unavailable")
+    assert "QueuePool" not in body["detail"] and "gone away" not in body["detail"]

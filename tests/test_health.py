@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from openml_backend import __version__
-from tests.support.services import closed_port
+from tests.support.services import free_port
 
 
 def test_health_answers_ok(client: FlaskClient) -> None:
@@ -35,7 +35,7 @@ def test_ready_when_database_and_directories_work(client: FlaskClient) -> None:
 
 
 def test_ready_is_503_when_the_database_port_is_closed(tmp_path) -> None:
-    port = closed_port()
+    port = free_port()
     from openml_backend import create_app
     from openml_backend.config import TestingConfig
 

@@ -95,3 +95,24 @@ def test_metrics_need_no_credentials_and_are_not_cached(app: Flask) -> None:
     response = app.test_client().get("/metrics", headers={"Authorization": "Bearer not-a-token"})
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_metrics_registered_before_every_other_feature_still_count_by_route_template(
+    monkeypatch: pytest.MonkeyPatch, make_app: Callable[..., Flask], standin_openml
+) -> None:
+    import openml_backend
+
+    monkeypatch.setattr(openml_backend, "FEATURES",
+                        ("metrics", *(name for name in openml_backend.FEATURES if name != "metrics")))
+    app = make_app(env={"OPENML_SERVER_URL": standin_openml.api_url, "OPENML_TIMEOUT": "5"})
+    before = scrape(app)
+    assert app.test_client().get(f"/api/v1/datasets/{IRIS}/stats").status_code == 200
+    after = scrape(app)
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("openml_backend_http_requests_total", endpoint=STATS_TEMPLATE, method="GET", status="200") == 1
+    assert delta("openml_backend_http_request_duration_seconds_count", endpoint=STATS_TEMPLATE, method="GET") == 1
+    assert delta("openml_backend_stats_computations_total") == 1
+    assert delta("openml_backend_stats_cache_total", outcome="miss") == 1

@@ -2,7 +2,7 @@
 bounded SMTP exchange.
 
 Why not `mail.send()`: Flask-Mail 0.10 opens `smtplib.SMTP(server, port)` with no timeout, so
-a silent server blocks the worker forever (FACTS.md). Here the smtplib connection is built
+a silent server blocks the worker forever. Here the smtplib connection is built
 with `timeout=SMTP_TIMEOUT`, which applies to the connect and to every read and write of that
 one socket; it is thread-safe, unlike `socket.setdefaulttimeout`, which would change every
 socket of the process. Flask-Mail's `Message` still renders the MIME message.

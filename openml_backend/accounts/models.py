@@ -5,19 +5,15 @@ Times are naive UTC (`utcnow()`), which compares the same on SQLite and MariaDB.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..clock import utcnow
 from ..extensions import db
 
 EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit
-
-
-def utcnow() -> datetime:
-    """The current time in UTC without tzinfo (the form every column here stores)."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class User(db.Model):

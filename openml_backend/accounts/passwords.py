@@ -1,7 +1,7 @@
 """Password hashing with argon2id, and the dummy verify that hides whether an account exists.
 
 Production parameters (time_cost=3, 64 MiB, parallelism=1) cost about 186 ms per verify on
-the reference machine (FACTS.md measured 187 ms). PASSWORD_HASH_COST=low exists only for the
+the reference machine (187 ms measured). PASSWORD_HASH_COST=low exists only for the
 test suite; ProductionConfig refuses it.
 """
 

@@ -30,7 +30,7 @@ Email = Annotated[
 NewPassword = Annotated[StrictStr, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
 GivenPassword = Annotated[StrictStr, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=r"\S")]
-EmailToken = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+EmailedTokenText = Annotated[StrictStr, Field(min_length=1, max_length=200)]  # the raw token a link carries
 
 
 class Request(BaseModel):
@@ -47,7 +47,7 @@ class SignupRequest(Request):
 
 
 class TokenRequest(Request):
-    token: EmailToken
+    token: EmailedTokenText
 
 
 class EmailRequest(Request):
@@ -92,7 +92,7 @@ class PasswordChange(Request):
 
 
 class PasswordReset(Request):
-    token: EmailToken
+    token: EmailedTokenText
     new_password: NewPassword
 
 

@@ -7,7 +7,6 @@ the address has an account.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from datetime import timedelta
@@ -17,6 +16,7 @@ from flask import current_app
 from sqlalchemy import delete, exc, select, update
 
 from .. import metrics
+from ..digests import sha256_hex
 from ..errors import BadRequest, Conflict, Forbidden, Unauthorized
 from ..extensions import db
 from . import emails, throttle
@@ -35,10 +35,6 @@ def new_api_key() -> str:
     return secrets.token_hex(16)
 
 
-def _token_digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def _config(name: str) -> Any:
     return current_app.config[name]
 
@@ -50,7 +46,7 @@ def _link(path: str, raw_token: str) -> str:
 def _new_email_token(user: User, purpose: str, lifetime: timedelta, new_email: str | None = None) -> str:
     """Store the digest of a new random token for `user` (the caller commits); return the token."""
     raw = secrets.token_urlsafe(32)
-    db.session.add(EmailToken(token_hash=_token_digest(raw), user_id=user.id, purpose=purpose,
+    db.session.add(EmailToken(token_hash=sha256_hex(raw), user_id=user.id, purpose=purpose,
                               new_email=new_email, expires_at=utcnow() + lifetime))
     return raw
 
@@ -137,7 +133,7 @@ def resend_confirmation(email: str) -> None:
 def _claim_email_token(raw: str, purposes: tuple[str, ...]) -> EmailToken:
     """Return the unexpired, unused token `raw` of one of `purposes`, marked used; else 400."""
     token = db.session.execute(
-        select(EmailToken).where(EmailToken.token_hash == _token_digest(raw))
+        select(EmailToken).where(EmailToken.token_hash == sha256_hex(raw))
     ).scalar_one_or_none()
     if token is None or token.purpose not in purposes:
         raise BadRequest("This link is not valid.", code="token_invalid")

@@ -9,7 +9,6 @@ sha256 digests, so no address or email is stored.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import secrets
 import time
@@ -18,6 +17,7 @@ from datetime import timedelta
 from sqlalchemy import delete, exc, select
 
 from .. import metrics
+from ..digests import sha256_hex
 from ..errors import TooManyRequests
 from ..extensions import db
 from .models import ThrottleCounter, utcnow
@@ -42,17 +42,12 @@ def _upsert(dialect: str, scope: str, key: str, window_start: int, expires_at):
     return statement.on_duplicate_key_update(attempts=ThrottleCounter.attempts + 1)
 
 
-def digest(value: str) -> str:
-    """The key stored for `value`: a sha256 hex digest (fixed length, nothing personal)."""
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def count_attempt(scope: str, value: str, limit: int, window_seconds: int) -> None:
     """Count one attempt of `value` in `scope`; raise 429 with Retry-After once it exceeds
     `limit` attempts in the current window of `window_seconds`."""
     now = time.time()
     window_start = int(now // window_seconds) * window_seconds
-    key = digest(value)
+    key = sha256_hex(value)
     row = (ThrottleCounter.scope == scope) & (ThrottleCounter.key == key) & (
         ThrottleCounter.window_start == window_start
     )
@@ -80,7 +75,7 @@ def forget(scope: str, value: str) -> None:
     """Drop every counter of `value` in `scope` (after a successful login)."""
     with db.engine.begin() as connection:
         connection.execute(delete(ThrottleCounter).where(
-            (ThrottleCounter.scope == scope) & (ThrottleCounter.key == digest(value))))
+            (ThrottleCounter.scope == scope) & (ThrottleCounter.key == sha256_hex(value))))
 
 
 def prune_expired() -> int:

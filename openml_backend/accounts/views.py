@@ -1,7 +1,7 @@
 """HTTP endpoints of the accounts feature under /api/v1 (JSON in, JSON or problem+json out).
 
 Views only parse, authenticate and shape answers; the rules live in `services`. A database
-that cannot be reached gives 503 `database_unavailable`, never a 500.
+that cannot be reached gives 503 `database_unavailable` (errors.py), never a 500.
 """
 
 from __future__ import annotations
@@ -10,12 +10,9 @@ import logging
 
 from flask import Blueprint, Flask, Response, request
 from flask_jwt_extended import current_user, get_jwt, jwt_required
-from sqlalchemy import exc
 
 from ..contract import Reply, operation, problem
 from ..contract.operations import RETRY_AFTER
-from ..errors import problem_response
-from ..extensions import db
 from ..jsonio import json_response, parse_body
 from . import services
 from .schemas import (
@@ -39,7 +36,6 @@ from .schemas import (
 blueprint = Blueprint("accounts", __name__, url_prefix="/api/v1", template_folder="templates")
 log = logging.getLogger(__name__)
 
-DATABASE_RETRY_AFTER_SECONDS = 5
 TAGS = ["accounts"]
 
 # Every accounts endpoint may find the database gone; mail-sending ones are throttled per address.
@@ -64,20 +60,6 @@ def _client_address() -> str:
 
 def _profile_response(profile: dict) -> Response:
     return json_response(UserProfile(**profile).model_dump(mode="json"))
-
-
-@blueprint.errorhandler(exc.OperationalError)
-@blueprint.errorhandler(exc.InterfaceError)
-@blueprint.errorhandler(exc.TimeoutError)
-def database_unavailable(error: Exception) -> Response:
-    """A lost or unreachable database is a temporary 503, not a bug."""
-    log.error("database unavailable", extra={"error_type": type(error).__name__})
-    try:
-        db.session.rollback()
-    except Exception:  # the connection is gone; the session is discarded with the request
-        pass
-    return problem_response(503, "database_unavailable", "The database is unavailable; try again shortly.",
-                            {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
 
 
 @blueprint.post("/auth/signup")

@@ -1,4 +1,9 @@
-"""Dataset statistics: GET /api/v1/datasets/<id>/stats, its OpenML source and its shared cache."""
+"""Dataset statistics: GET /api/v1/datasets/<id>/stats and `flask stats warm`.
+
+`views` is the endpoint, `cli` the command, `statistics` builds and renders a dataset's
+document, `cache` shares it between processes (tables in `models`). The OpenML client is
+`openml_backend.openml_client`; the computation is `openml_backend.stats`.
+"""
 
 from __future__ import annotations
 
@@ -7,36 +12,43 @@ import threading
 from flask import Flask
 
 from ..extensions import db
-from . import models  # noqa: F401  (tables must be known to Alembic)
+from ..openml_client import OpenMLSettings, warm_up
 from ..stats import StatsSettings
+from . import models  # noqa: F401  (tables must be known to Alembic)
+from .cache import CacheSettings, StatsCache
 from .cli import stats_cli
-from .service import ServiceSettings, StatsService
-from .source import OpenMLSettings, warm_up
+from .statistics import DatasetStatistics
 from .views import MAX_PREVIEW_ROWS, blueprint
 
 
 def init_app(app: Flask) -> None:
-    """Create the app's StatsService from its config and mount the endpoint and CLI."""
+    """Build the app's DatasetStatistics from its config and mount the endpoint and CLI."""
     config = app.config
-    settings = ServiceSettings(
-        openml=OpenMLSettings(
-            server_url=config["OPENML_SERVER_URL"],
-            cache_dir=config["OPENML_CACHE_DIR"],
-            timeout=config["OPENML_TIMEOUT"],
-            retries=config["OPENML_RETRIES"],
-        ),
-        stats=StatsSettings(
-            max_categories=config["STATS_MAX_CATEGORIES"],
-            max_correlation_features=config["STATS_MAX_CORRELATION_FEATURES"],
-            max_preview_rows=MAX_PREVIEW_ROWS,
-        ),
-        refresh_interval=config["STATS_REFRESH_INTERVAL"],
-        lease_ttl=config["STATS_LEASE_TTL"],
-        wait_timeout=config["STATS_WAIT_TIMEOUT"],
-        memory_bytes=config["STATS_MEMORY_MB"] * 1024 * 1024,
+    openml = OpenMLSettings(
+        server_url=config["OPENML_SERVER_URL"],
+        cache_dir=config["OPENML_CACHE_DIR"],
+        timeout=config["OPENML_TIMEOUT"],
+        retries=config["OPENML_RETRIES"],
     )
-    app.extensions["openml_backend.stats_service"] = StatsService(settings, engine=lambda: db.engine)
+    memory_bytes = config["STATS_MEMORY_MB"] * 1024 * 1024
+    cache = StatsCache(
+        CacheSettings(
+            refresh_interval=config["STATS_REFRESH_INTERVAL"],
+            lease_ttl=config["STATS_LEASE_TTL"],
+            wait_timeout=config["STATS_WAIT_TIMEOUT"],
+            give_up_after=openml.timeout / 2,
+            memory_bytes=memory_bytes // 2,
+        ),
+        engine=lambda: db.engine,
+    )
+    stats = StatsSettings(
+        max_categories=config["STATS_MAX_CATEGORIES"],
+        max_correlation_features=config["STATS_MAX_CORRELATION_FEATURES"],
+        max_preview_rows=MAX_PREVIEW_ROWS,
+    )
+    app.extensions["openml_backend.dataset_statistics"] = DatasetStatistics(
+        cache, openml, stats, memory_bytes=memory_bytes // 2)
     if not app.testing:
-        threading.Thread(target=warm_up, args=(settings.openml,), name="openml-warm-up", daemon=True).start()
+        threading.Thread(target=warm_up, args=(openml,), name="openml-warm-up", daemon=True).start()
     app.register_blueprint(blueprint)
     app.cli.add_command(stats_cli)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from ..errors import ApiError
-from .views import DEFAULT_PREVIEW_ROWS, MAX_DATASET_ID
+from .views import DEFAULT_PREVIEW_ROWS, MAX_DATASET_ID, dataset_statistics
 
 stats_cli = AppGroup("stats", help="Dataset statistics cache.")
 
@@ -17,13 +16,13 @@ stats_cli = AppGroup("stats", help="Dataset statistics cache.")
 @click.option("--refresh", is_flag=True, help="Recompute even when an entry exists.")
 def warm(dataset_ids: tuple[int, ...], refresh: bool) -> None:
     """Compute and store the statistics of each dataset; print what failed and why."""
-    service = current_app.extensions["openml_backend.stats_service"]
+    statistics = dataset_statistics()
     failures: list[tuple[int, str, str]] = []
     computed = reused = 0
     with click.progressbar(dataset_ids, label="warming statistics", item_show_func=lambda i: i and str(i)) as bar:
         for dataset_id in bar:
             try:
-                rendered = service.stats(dataset_id, DEFAULT_PREVIEW_ROWS, force_refresh=refresh)
+                rendered = statistics.answer(dataset_id, DEFAULT_PREVIEW_ROWS, force_refresh=refresh)
             except ApiError as error:
                 failures.append((dataset_id, error.code, error.message))
                 continue

@@ -8,7 +8,7 @@ from ..contract import Header, Parameter, Reply, operation, problem
 from ..contract.operations import RETRY_AFTER
 from ..errors import BadRequest
 from .schemas import DatasetStats
-from .service import Rendered, StatsService
+from .statistics import DatasetStatistics, Rendered
 
 blueprint = Blueprint("datasets", __name__, url_prefix="/api/v1/datasets")
 
@@ -18,9 +18,9 @@ DEFAULT_PREVIEW_ROWS = 100
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
-def stats_service() -> StatsService:
-    """The application's StatsService."""
-    return current_app.extensions["openml_backend.stats_service"]
+def dataset_statistics() -> DatasetStatistics:
+    """The application's DatasetStatistics."""
+    return current_app.extensions["openml_backend.dataset_statistics"]
 
 
 def parse_dataset_id(text: str) -> int:
@@ -123,4 +123,4 @@ def dataset_stats(dataset_id: str) -> Response:
     identifier = parse_dataset_id(dataset_id)
     preview_rows = parse_preview_rows()
     force_refresh = parse_force_refresh()
-    return _respond(stats_service().stats(identifier, preview_rows, force_refresh))
+    return _respond(dataset_statistics().answer(identifier, preview_rows, force_refresh))

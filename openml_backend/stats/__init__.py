@@ -5,8 +5,6 @@ from .engine import (
     FeatureInfo,
     StatsSettings,
     compute_statistics,
-    compute_statistics_from_dataframe,
-    table_from_dataframe,
 )
 
 __all__ = [
@@ -14,6 +12,4 @@ __all__ = [
     "FeatureInfo",
     "StatsSettings",
     "compute_statistics",
-    "compute_statistics_from_dataframe",
-    "table_from_dataframe",
 ]

@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 import os
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from threadpoolctl import threadpool_limits
@@ -124,37 +123,6 @@ def compute_statistics(
             "sampled": False,
         },
     }
-
-
-def compute_statistics_from_dataframe(df, features=None, settings: StatsSettings = StatsSettings()) -> dict:
-    """compute_statistics for a pandas DataFrame (as the openml client returns for ARFF data).
-
-    Sparse columns (the client's answer for sparse ARFF) are densified column by column.
-    Raises pyarrow's ArrowInvalid/ArrowTypeError when a column cannot become an arrow column
-    (for example mixed Python objects).
-    """
-    return compute_statistics(table_from_dataframe(df), features, settings)
-
-
-def table_from_dataframe(df) -> pa.Table:
-    """The DataFrame as an arrow table: categoricals become dictionaries, NaN becomes null."""
-    import pandas as pd  # only this convenience needs pandas
-
-    if not any(isinstance(dtype, pd.SparseDtype) for dtype in df.dtypes):
-        return pa.Table.from_pandas(df, preserve_index=False)
-    # DataFrame.sparse.to_dense() and pd.concat take tens of seconds on 20,000 columns;
-    # filling each column from its stored values takes under a second.
-    arrays = []
-    for position, dtype in enumerate(df.dtypes):
-        column = df.iloc[:, position]
-        if isinstance(dtype, pd.SparseDtype):
-            sparse = column.array
-            dense = np.full(len(column), sparse.fill_value, dtype=sparse.dtype.subtype)
-            dense[sparse.sp_index.indices] = sparse.sp_values
-            arrays.append(pa.array(dense, from_pandas=True))
-        else:
-            arrays.append(pa.Array.from_pandas(column))
-    return pa.table(arrays, names=[str(name) for name in df.columns])
 
 
 def _plan(table: pa.Table, features, settings: StatsSettings) -> list[_Column]:

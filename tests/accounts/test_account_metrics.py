@@ -8,7 +8,7 @@ from flask import Flask
 from openml_backend.accounts import emails
 from tests.accounts.conftest import PASSWORD, Accounts
 from tests.metrics_scrape import parse, value
-from tests.support.services import closed_port
+from tests.support.services import free_port
 
 
 def scrape(app: Flask):
@@ -45,7 +45,7 @@ def test_emails_sent_and_failed_are_counted_by_template(make_app, app: Flask, ac
     before = scrape(app)
     accounts.signup("mailed@example.org")
     accounts.last_token("mailed@example.org")  # delivered to the real SMTP server
-    broken = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port(), SMTP_TIMEOUT=2.0)
+    broken = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), SMTP_TIMEOUT=2.0)
     assert Accounts(broken.test_client(), accounts.mailbox).signup("lost@example.org").status_code == 202
     assert emails.wait_for_pending(20)
     after = scrape(app)

@@ -14,7 +14,7 @@ from openml_backend import create_app
 from openml_backend.accounts import emails
 from openml_backend.config import TestingConfig
 from tests.accounts.conftest import API, PASSWORD, Accounts
-from tests.support.services import closed_port
+from tests.support.services import free_port
 from tests.support.smtp import token_from
 
 THREADS = 8
@@ -145,7 +145,7 @@ def test_email_sending_endpoints_are_throttled_per_address(make_app, smtp_settin
 
 
 @pytest.mark.parametrize("broken_uri", [
-    pytest.param(lambda tmp: f"mysql+pymysql://root@127.0.0.1:{closed_port()}/nowhere", id="mariadb-closed-port"),
+    pytest.param(lambda tmp: f"mysql+pymysql://root@127.0.0.1:{free_port()}/nowhere", id="mariadb-closed-port"),
     pytest.param(lambda tmp: f"sqlite:///{tmp / 'missing-dir' / 'db.sqlite'}", id="sqlite-missing-file"),
 ])
 def test_unreachable_database_gives_503(tmp_path: Path, broken_uri) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from openml_backend.datasets.source import OpenMLSettings
+from openml_backend.openml_client import OpenMLSettings
 from tests.standin_openml import StandinOpenML
 
 

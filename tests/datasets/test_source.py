@@ -21,18 +21,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from openml_backend.datasets import _fetch
-from openml_backend.datasets.source import (
-    DatasetError,
+from openml_backend.openml_client import (
     DatasetForbidden,
     DatasetNotFound,
     DatasetUnparseable,
+    OpenMLError,
     OpenMLSettings,
     OpenMLUnavailable,
-    describe_dataset,
-    invalidate_dataset,
     load_dataset,
 )
+from openml_backend.openml_client import local_cache
 from tests.standin_openml import StandinOpenML
 from tests.standin_openml.datasets import IRIS_CLASSES, fixtures_dir
 
@@ -46,7 +44,7 @@ def with_timeout(settings: OpenMLSettings, timeout: float) -> OpenMLSettings:
 
 
 def dataset_dir(settings: OpenMLSettings, dataset_id: int) -> Path:
-    return _fetch.client_dataset_dir(settings.cache_dir, settings.server_url, dataset_id)
+    return local_cache.dataset_dir(settings.cache_dir, settings.server_url, dataset_id)
 
 
 def arff_rows(path: Path) -> list[list[str]]:
@@ -246,8 +244,6 @@ def test_invalid_ids_are_not_found_without_asking_openml(standin_openml, openml_
 
     with pytest.raises(DatasetNotFound):
         load_dataset(dataset_id, openml_settings)
-    with pytest.raises(DatasetNotFound):
-        describe_dataset(dataset_id, openml_settings)
 
     assert len(standin_openml.requests) == before
 
@@ -291,7 +287,7 @@ def test_runtime_fault_then_recovery_refetches_the_killed_fetch(standin_openml, 
         load_dataset(30, with_timeout(openml_settings, 1.5))
     left_behind = dataset_dir(openml_settings, 30)
     assert (left_behind / "description.xml").exists()  # the killed fetch got this far
-    assert not (left_behind / _fetch.MARKER_NAME).exists()
+    assert not (left_behind / local_cache.MARKER_NAME).exists()
     descriptions_before = standin_openml.count("GET", "/api/v1/xml/data/30")
 
     standin_openml.clear_faults()
@@ -312,7 +308,7 @@ def test_a_folder_without_marker_is_wiped_before_fetching(openml_settings):
 
     assert dataset.table.num_rows == 150
     assert not (folder / "stray.tmp").exists()
-    assert (folder / _fetch.MARKER_NAME).exists()
+    assert (folder / local_cache.MARKER_NAME).exists()
 
 
 def test_the_api_key_never_reaches_logs_messages_or_the_server_log(standin_openml, openml_settings, caplog, capfd):
@@ -321,7 +317,7 @@ def test_the_api_key_never_reaches_logs_messages_or_the_server_log(standin_openm
     before = len(standin_openml.requests)
 
     for dataset_id in (9903, 9011, 9901):
-        with pytest.raises(DatasetError) as raised:
+        with pytest.raises(OpenMLError) as raised:
             load_dataset(dataset_id, settings)
         assert secret not in str(raised.value)
     load_dataset(61, settings)
@@ -333,7 +329,7 @@ def test_the_api_key_never_reaches_logs_messages_or_the_server_log(standin_openm
     assert served and all("?" not in path for _, path in served)
 
 
-# --- cache, description, concurrency ------------------------------------------------------------
+# --- cache and concurrency ---------------------------------------------------------------------
 
 def test_a_warm_load_makes_no_request(standin_openml, openml_settings):
     load_dataset(2, openml_settings)
@@ -343,17 +339,6 @@ def test_a_warm_load_makes_no_request(standin_openml, openml_settings):
 
     assert again.table.num_rows == 898
     assert len(standin_openml.requests) == before
-
-
-def test_invalidate_makes_the_next_load_fetch_again(standin_openml, openml_settings):
-    load_dataset(61, openml_settings)
-    downloads = standin_openml.data_downloads(61)
-
-    invalidate_dataset(61, openml_settings)
-    dataset = load_dataset(61, openml_settings)
-
-    assert dataset.table.num_rows == 150
-    assert standin_openml.data_downloads(61) == downloads + 1
 
 
 def test_an_unreadable_complete_cache_fails_once_then_is_fetched_again(standin_openml, openml_settings):
@@ -367,34 +352,10 @@ def test_an_unreadable_complete_cache_fails_once_then_is_fetched_again(standin_o
     assert dataset.table.num_rows == 150
 
 
-def test_describe_fetches_only_the_description_then_uses_the_cache(standin_openml, openml_settings):
-    before = len(standin_openml.requests)
-
-    description = describe_dataset(61, openml_settings)
-    cold = standin_openml.requests[before:]
-    again = describe_dataset(61, openml_settings)
-
-    assert (description.name, description.version, description.status) == ("iris", 1, "active")
-    assert description.default_target_attributes == ("class",)
-    assert description.checksum and len(description.checksum) == 32
-    assert cold == [("GET", "/api/v1/xml/data/61")]
-    assert again == description
-    assert len(standin_openml.requests) == before + 1
-
-
-def test_describe_maps_errors_like_load(openml_settings):
-    with pytest.raises(DatasetNotFound):
-        describe_dataset(9901, openml_settings)
-    with pytest.raises(DatasetForbidden):
-        describe_dataset(9010, openml_settings)
-    with pytest.raises(OpenMLUnavailable):
-        describe_dataset(9904, with_timeout(openml_settings, 1.0))
-
-
 _LOADER_SCRIPT = textwrap.dedent(
     """
     import json, sys
-    from openml_backend.datasets.source import OpenMLSettings, load_dataset
+    from openml_backend.openml_client import OpenMLSettings, load_dataset
     if __name__ == "__main__":
         server_url, cache_dir, dataset_id = sys.argv[1], sys.argv[2], int(sys.argv[3])
         dataset = load_dataset(dataset_id, OpenMLSettings(server_url, cache_dir, timeout=60.0))
@@ -494,7 +455,7 @@ def test_settings_reject_unusable_values(tmp_path, bad):
 _SIDE_EFFECT_SCRIPT = textwrap.dedent(
     """
     import json, sys
-    from openml_backend.datasets.source import OpenMLSettings, load_dataset
+    from openml_backend.openml_client import OpenMLSettings, load_dataset
     if __name__ == "__main__":
         dataset = load_dataset(61, OpenMLSettings(sys.argv[1], sys.argv[2], timeout=60.0))
         print(json.dumps([dataset.table.num_rows, "openml" in sys.modules]))

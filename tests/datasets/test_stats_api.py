@@ -224,9 +224,9 @@ def test_openml_faults_map_to_clear_errors(stats_app, dataset_id: int, status: i
 
 
 def test_unreachable_openml_is_503(make_app: Callable[..., Flask]) -> None:
-    from tests.support.services import closed_port
+    from tests.support.services import free_port
 
-    app = make_app(env={"OPENML_SERVER_URL": f"http://127.0.0.1:{closed_port()}/api/v1/xml", "OPENML_TIMEOUT": "5"})
+    app = make_app(env={"OPENML_SERVER_URL": f"http://127.0.0.1:{free_port()}/api/v1/xml", "OPENML_TIMEOUT": "5"})
     response = get_stats(app, IRIS)
     assert response.status_code == 503
     assert response.json["code"] == "openml_unavailable"
@@ -274,13 +274,16 @@ def test_concurrent_cold_requests_from_two_workers_compute_once(stats_app, stand
 
 
 def test_a_lease_left_by_a_dead_worker_expires(stats_app) -> None:
-    from openml_backend.datasets import store
+    from datetime import timedelta
+
+    from openml_backend.clock import utcnow
     from openml_backend.stats import ENGINE_VERSION
 
     app = stats_app(env={"STATS_LEASE_TTL": "1"})
-    with app.app_context():
-        assert store.try_acquire_lease(db.engine, IRIS, ENGINE_VERSION, "dead-worker", ttl=1)
-        assert not store.try_acquire_lease(db.engine, IRIS, ENGINE_VERSION, "someone-else", ttl=1)
+    with app.app_context():  # the row a worker SIGKILLed in mid-computation leaves behind
+        db.session.add(StatsLease(dataset_id=IRIS, engine_version=ENGINE_VERSION, owner="dead-worker",
+                                  expires_at=utcnow() + timedelta(seconds=1)))
+        db.session.commit()
     started = time.monotonic()
     response = get_stats(app, IRIS)
     assert response.status_code == 200 and response.json["cached"] is False

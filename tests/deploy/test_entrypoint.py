@@ -13,7 +13,7 @@ import pytest
 
 from tests.deploy import kube
 from tests.deploy.running import image_like_environment, run_entrypoint, serving
-from tests.support.services import closed_port, free_port
+from tests.support.services import free_port
 
 EX_CONFIG = 78  # what `python -m openml_backend.config check` returns
 
@@ -22,7 +22,7 @@ def production_env(tmp_path: Path, **changes: str | None) -> dict[str, str]:
     env = {
         **image_like_environment(tmp_path),
         **kube.kubelet_environment("production"),
-        "DATABASE_URI": f"mysql://root@127.0.0.1:{closed_port()}/openml?charset=utf8mb4",
+        "DATABASE_URI": f"mysql://root@127.0.0.1:{free_port()}/openml?charset=utf8mb4",
     }
     for key, value in changes.items():
         if value is None:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.deploy import kube
 from tests.deploy.running import image_like_environment, serving
-from tests.support.services import closed_port, free_port
+from tests.support.services import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def base_env(tmp_path: Path, environment: str) -> dict[str, str]:
         env.update(
             APP_SECRET_KEY="p" * 40,
             JWT_SECRET_KEY="q" * 40,
-            DATABASE_URI=f"mysql://root@127.0.0.1:{closed_port()}/openml",
+            DATABASE_URI=f"mysql://root@127.0.0.1:{free_port()}/openml",
             CORS_ORIGINS="https://www.openml.org",
         )
     return env

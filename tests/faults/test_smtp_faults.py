@@ -14,7 +14,7 @@ import pytest
 
 from tests.metrics_scrape import parse, value
 from tests.support.production import migrate, production_environment, production_gunicorn, wait_until
-from tests.support.services import closed_port, mariadb_rows
+from tests.support.services import free_port, mariadb_rows
 from tests.support.smtp import silent_smtp_server
 
 pytestmark = pytest.mark.slow
@@ -28,7 +28,7 @@ PASSWORD = "a long enough password 42"
 @contextlib.contextmanager
 def broken_smtp(kind: str):
     if kind == "refusing":
-        yield closed_port()
+        yield free_port()
     else:
         with silent_smtp_server() as port:
             yield port

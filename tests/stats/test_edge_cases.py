@@ -14,9 +14,9 @@ from openml_backend.stats import (
     FeatureInfo,
     StatsSettings,
     compute_statistics,
-    compute_statistics_from_dataframe,
 )
 
+from .frames import statistics_of_frame
 from .jsoncheck import assert_strict_json
 
 
@@ -104,7 +104,7 @@ def test_ties_follow_declared_order_then_name():
     assert by_declaration["unseen_categories"] == ["never"]
     by_name = compute_statistics(pa.table({"v": values}))["distribution"]["v"]
     assert by_name["categories"] == ["a", "b", "c", "d"]
-    by_dictionary = compute_statistics_from_dataframe(
+    by_dictionary = statistics_of_frame(
         pd.DataFrame({"v": pd.Categorical(values, categories=["d", "b", "c", "a"])})
     )["distribution"]["v"]
     assert by_dictionary["categories"] == ["b", "c", "a", "d"]
@@ -208,18 +208,6 @@ def test_result_does_not_depend_on_threads():
     finite = x0[~np.isnan(x0)]
     assert threaded["distribution"]["x0"]["quartiles"] == pytest.approx(np.percentile(finite, [25, 50, 75]), rel=1e-12)
     assert threaded["distribution"]["x0"]["counts"] == np.histogram(finite, bins=20)[0].tolist()
-
-
-def test_sparse_dataframe_columns_are_densified():
-    df = pd.DataFrame({
-        "s": pd.arrays.SparseArray([0.0, 0.0, 3.0, np.nan]),
-        "c": pd.Categorical(["a", "b", "a", None]),
-        "n": pd.arrays.SparseArray([np.nan, 1.0, np.nan, 2.0]),  # NaN as the fill value
-    })
-    distribution = compute_statistics_from_dataframe(df)["distribution"]
-    assert (distribution["s"]["mean"], distribution["s"]["missing"]) == (1.0, 1)
-    assert (distribution["n"]["mean"], distribution["n"]["missing"]) == (1.5, 2)
-    assert distribution["c"]["counts"] == [2, 1] and distribution["c"]["missing"] == 1
 
 
 def test_engine_version_is_a_string():

@@ -16,11 +16,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import scipy.sparse
 
-from openml_backend.stats import FeatureInfo, StatsSettings, compute_statistics, compute_statistics_from_dataframe
+from openml_backend.stats import FeatureInfo, StatsSettings, compute_statistics
 from tests.fixtures_path import openml_fixture
 
+from .frames import statistics_of_frame
 from .jsoncheck import assert_strict_json
 
 OML = {"oml": "http://openml.org/openml"}
@@ -207,7 +207,7 @@ def iris_stats():
     features = [FeatureInfo(n, "numeric") for n in df.columns[:4]] + [
         FeatureInfo("class", "nominal", is_target=True, nominal_values=tuple(names))
     ]
-    return compute_statistics_from_dataframe(df, features)
+    return statistics_of_frame(df, features)
 
 
 def test_iris_known_facts(iris_stats):
@@ -251,18 +251,6 @@ def test_dexter_json_is_small_and_complete(dexter):
         assert (entry["type"], entry["count"], entry["missing"]) == ("numeric", 2, 0), name
     assert stats["distribution"]["class"]["counts"] == [1, 1]
     assert stats["meta"]["detailed_features"] == 500
-
-
-def test_dexter_as_the_sparse_frame_the_openml_client_returns(dexter):
-    df, dense_stats = dexter
-    # the client builds sparse ARFF data with DataFrame.sparse.from_spmatrix
-    matrix = scipy.sparse.csr_matrix(df.drop(columns="class").to_numpy(float))
-    sparse = pd.DataFrame.sparse.from_spmatrix(matrix, columns=list(df.columns[:-1]))
-    sparse["class"] = df["class"]
-    features = [FeatureInfo(n, "numeric") for n in df.columns[:-1]] + [
-        FeatureInfo("class", "nominal", is_target=True, nominal_values=("-1", "1"))
-    ]
-    assert compute_statistics_from_dataframe(sparse, features) == dense_stats
 
 
 def test_dexter_detailed_and_brief_entries(dexter):

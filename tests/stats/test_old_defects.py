@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from openml_backend.stats import FeatureInfo, StatsSettings, compute_statistics, compute_statistics_from_dataframe
+from openml_backend.stats import FeatureInfo, StatsSettings, compute_statistics
 
+from .frames import statistics_of_frame
 from .jsoncheck import assert_strict_json
 
 
@@ -16,7 +17,7 @@ def test_missing_counts_are_not_hidden_by_mode_filling():
         "x": [1.0, np.nan, 2.0, np.nan, 2.0],
         "colour": pd.Categorical(["red", None, "red", "blue", None]),
     })
-    stats = compute_statistics_from_dataframe(df)["distribution"]
+    stats = statistics_of_frame(df)["distribution"]
     assert (stats["x"]["missing"], stats["x"]["count"]) == (2, 3)
     assert (stats["colour"]["missing"], stats["colour"]["count"]) == (2, 3)
     # mode filling would have made red 4
@@ -25,7 +26,7 @@ def test_missing_counts_are_not_hidden_by_mode_filling():
 
 def test_nan_does_not_become_a_spike_in_the_first_bin():
     values = np.concatenate([np.linspace(0.0, 10.0, 11), np.full(50, np.nan)])
-    stats = compute_statistics_from_dataframe(pd.DataFrame({"x": values}))["distribution"]["x"]
+    stats = statistics_of_frame(pd.DataFrame({"x": values}))["distribution"]["x"]
     assert stats["counts"][0] == 1 and sum(stats["counts"]) == 11
     assert stats["min"] == 0.0 and stats["missing"] == 50
 
@@ -37,7 +38,7 @@ def test_mostly_missing_features_are_kept_numeric_and_nominal():
     nominal = [None] * n
     nominal[:10] = ["a"] * 10  # 90% missing
     df = pd.DataFrame({"numeric": numeric, "nominal": pd.Categorical(nominal), "empty": np.full(n, np.nan)})
-    stats = compute_statistics_from_dataframe(df)
+    stats = statistics_of_frame(df)
     assert_strict_json(stats)
     distribution = stats["distribution"]
     assert set(distribution) == {"numeric", "nominal", "empty"}
@@ -58,7 +59,7 @@ def test_total_rows_is_the_real_row_count_not_a_sample():
 
 def test_nominal_categories_are_capped_with_other_count():
     values = [f"v{k}" for k in range(200) for _ in range(k % 3 + 1)]
-    stats = compute_statistics_from_dataframe(pd.DataFrame({"c": pd.Categorical(values)}))["distribution"]["c"]
+    stats = statistics_of_frame(pd.DataFrame({"c": pd.Categorical(values)}))["distribution"]["c"]
     assert len(stats["categories"]) == 50 and stats["distinct"] == 200
     assert stats["other_count"] == len(values) - sum(stats["counts"]) > 0
     assert StatsSettings().max_categories == 50
@@ -66,7 +67,7 @@ def test_nominal_categories_are_capped_with_other_count():
 
 def test_integer_preview_values_stay_integers():
     df = pd.DataFrame({"i": np.array([1, 2, 3], dtype=np.int64), "f": [1.5, np.nan, 3.0]})
-    preview = compute_statistics_from_dataframe(df)["preview"]
+    preview = statistics_of_frame(df)["preview"]
     assert preview["rows"] == [[1, 1.5], [2, None], [3, 3.0]]
     assert all(type(row[0]) is int for row in preview["rows"])
 

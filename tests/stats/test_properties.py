@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openml_backend.stats import StatsSettings, compute_statistics_from_dataframe
+from openml_backend.stats import StatsSettings
 
+from .frames import statistics_of_frame
 from .jsoncheck import assert_strict_json
 
 NUMBERS = st.one_of(
@@ -71,7 +72,7 @@ SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[Heal
 @SETTINGS
 @given(frames(), st.integers(1, 6), st.integers(1, 8))
 def test_distribution_matches_plain_pandas(df, max_categories, bins):
-    stats = compute_statistics_from_dataframe(
+    stats = statistics_of_frame(
         df, settings=StatsSettings(max_categories=max_categories, histogram_bins=bins)
     )
     assert_strict_json(stats)
@@ -128,7 +129,7 @@ def check_nominal(entry, series: pd.Series, max_categories: int) -> None:
 @SETTINGS
 @given(frames())
 def test_correlation_is_pairwise_complete_pearson(df):
-    stats = compute_statistics_from_dataframe(df)
+    stats = statistics_of_frame(df)
     assert_strict_json(stats)
     numeric = [name for name in df.columns if name.startswith("num")]
     correlation = stats["correlation"]
@@ -167,7 +168,7 @@ def _conditioning(column: np.ndarray, subset: np.ndarray) -> float:
 @SETTINGS
 @given(frames(), st.integers(0, 40))
 def test_preview_is_the_head_with_types_kept(df, max_rows):
-    stats = compute_statistics_from_dataframe(df, settings=StatsSettings(max_preview_rows=max_rows))
+    stats = statistics_of_frame(df, settings=StatsSettings(max_preview_rows=max_rows))
     assert_strict_json(stats)
     preview = stats["preview"]
     assert preview["total_rows"] == len(df)

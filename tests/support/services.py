@@ -63,15 +63,10 @@ def fresh_mariadb_database(prefix: str = "openml_backend_test") -> Iterator[str]
 
 
 def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now (connecting is refused)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def closed_port() -> int:
-    """Return a port on 127.0.0.1 that refuses connections (nothing bound)."""
-    return free_port()
 
 
 def mariadb_rows(database_uri: str, sql: str, *args) -> list[tuple]:

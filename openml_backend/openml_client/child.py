@@ -5,7 +5,7 @@ connection and never answers blocks it forever; a thread cannot be stopped, a pr
 ``run`` executes in that child: it configures the client, calls ``get_dataset`` (which fills
 the client's cache: description, features, parquet or ARFF), turns an ARFF into an Arrow
 file next to it, writes the completion marker and sends one small message back:
-``("ok", info)`` or ``(kind, message)`` where kind is one of ``ERROR_KINDS``.
+``("ok", info)`` or ``(kind, message)`` where kind is a key of ``errors.ERRORS_BY_KIND``.
 
 This module is imported by the web worker too (to name ``run`` as the process target), so it
 imports ``openml`` only inside ``run``.
@@ -13,22 +13,18 @@ imports ``openml`` only inside ``run``.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import re
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pyarrow as pa
 
-MARKER_NAME = ".openml-backend-complete.json"
-ARROW_TABLE_NAME = "openml-backend-table.arrow"
-ERROR_KINDS = ("not_found", "forbidden", "unavailable", "unparseable")
+from .errors import redact
+from .local_cache import ARROW_TABLE_NAME, dataset_dir, write_marker
 
 # OpenML error codes (openml/OpenML api docs): 110/111/112 for data/{id}, 270-274 for
 # data/features/{id}, 360-364 for data/qualities/{id}, 352 "dataset does not exist".
@@ -47,19 +43,6 @@ class FetchRequest:
     cache_root: str
     apikey: str | None
     retries: int
-    mode: str  # "describe" (description only) | "load" (description, features, data)
-
-
-def client_dataset_dir(cache_root: str | Path, server_url: str, dataset_id: int) -> Path:
-    """Where openml 0.15.1 caches a dataset: root / reversed host labels (port kept) / datasets / id."""
-    netloc = urlparse(server_url).netloc
-    return Path(cache_root, *reversed(netloc.split(".")), "datasets", str(dataset_id))
-
-
-def redact(text: str) -> str:
-    """Drop URLs and api_key values from a message (the client puts the key in query strings)."""
-    text = re.sub(r"https?://\S+", "<url>", text)
-    return re.sub(r"(?i)api_key=[^&\s]+", "api_key=<redacted>", text)
 
 
 class _RedactingFilter(logging.Filter):
@@ -115,19 +98,13 @@ def _configure_client(openml: Any, request: FetchRequest) -> None:
 
 
 def _fetch(request: FetchRequest) -> dict[str, Any]:
-    from . import _fetch_env  # noqa: F401 - must run before the first `import openml`
+    from . import child_env  # noqa: F401 - must run before the first `import openml`
 
     import openml
 
     _configure_client(openml, request)
-    if request.mode == "describe":
-        openml.datasets.get_dataset(
-            request.dataset_id, download_data=False, download_qualities=False, download_features_meta_data=False
-        )
-        return {}
-
     dataset = _get_dataset(openml, request.dataset_id)
-    did_dir = client_dataset_dir(request.cache_root, request.server_url, request.dataset_id)
+    did_dir = dataset_dir(request.cache_root, request.server_url, request.dataset_id)
     info: dict[str, Any]
     if dataset.parquet_file is not None and _parquet_is_readable(Path(dataset.parquet_file)):
         info = {"format": "parquet", "data_file": Path(dataset.parquet_file).name}
@@ -208,13 +185,6 @@ def _write_arrow(table: pa.Table, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
     feather.write_feather(table, tmp, compression="uncompressed")
     os.replace(tmp, path)
-
-
-def write_marker(did_dir: Path, info: dict[str, Any]) -> None:
-    """Mark the dataset's cache folder complete (atomically: a reader sees all of it or none)."""
-    tmp = did_dir / (MARKER_NAME + ".tmp")
-    tmp.write_text(json.dumps(info), encoding="utf-8")
-    os.replace(tmp, did_dir / MARKER_NAME)
 
 
 def classify(exc: BaseException) -> tuple[str, str]:

@@ -1,0 +1,129 @@
+"""A dataset's statistics document: loaded from OpenML, computed by the engine, shared through
+the cache, and rendered once per preview size.
+
+The document is the endpoint's 200 body (stats/FORMAT.md) with `cached: true`; an answer
+cuts its preview to the requested rows and says whether it came from the cache.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import time
+from dataclasses import dataclass
+
+import orjson
+
+from .. import metrics
+from ..clock import utcnow
+from ..errors import ApiError, BadGateway, Forbidden, NotFound, ServiceUnavailable
+from ..jsonio import dumps
+from ..openml_client import (
+    DatasetForbidden,
+    DatasetNotFound,
+    DatasetUnparseable,
+    LoadedDataset,
+    OpenMLSettings,
+    OpenMLUnavailable,
+    load_dataset,
+)
+from ..stats import StatsSettings, compute_statistics
+from .cache import GZIP_LEVEL, CachedStats, FreshStats, StatsCache
+from .lru import ByteBoundedLRU
+
+log = logging.getLogger(__name__)
+
+OPENML_RETRY_AFTER = 30
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One response body for one preview size, in both encodings, with its validator."""
+
+    etag: str
+    body: bytes
+    body_gzip: bytes
+    cached: bool
+
+
+class DatasetStatistics:
+    """Answers for one application: the statistics of a dataset with a given preview size."""
+
+    def __init__(self, cache: StatsCache, openml: OpenMLSettings, stats: StatsSettings, memory_bytes: int) -> None:
+        self.cache = cache
+        self.openml = openml
+        self.stats = stats
+        self._rendered: ByteBoundedLRU[Rendered] = ByteBoundedLRU(memory_bytes)
+
+    def answer(self, dataset_id: int, preview_rows: int, force_refresh: bool = False) -> Rendered:
+        """The response for `dataset_id` with at most `preview_rows` preview rows.
+
+        Raises ApiError subclasses: 404 unknown dataset, 403 private, 503 OpenML unavailable or
+        another process still computing past the wait timeout, 502 data that cannot be parsed.
+        """
+        entry, cached = self.cache.get_or_compute(dataset_id, self.compute, force_refresh=force_refresh)
+        return self._render(entry, preview_rows, cached)
+
+    def compute(self, dataset_id: int) -> FreshStats:
+        """Load the dataset from OpenML and compute its statistics document."""
+        started = time.perf_counter()
+        loaded = self._load(dataset_id)
+        try:
+            statistics = compute_statistics(loaded.table, loaded.features, self.stats)
+        except Exception:
+            log.exception("statistics computation failed", extra={"dataset_id": dataset_id})
+            raise BadGateway("The statistics of this dataset could not be computed from its data.",
+                             code="statistics_failed") from None
+        computed_at = utcnow()
+        document = dumps({
+            "dataset_id": dataset_id,
+            "name": loaded.name,
+            "version": loaded.version,
+            "computed_at": computed_at.isoformat(timespec="seconds") + "Z",
+            "cached": True,
+            "statistics": statistics,
+        })
+        metrics.stats_computed(dataset_id, time.perf_counter() - started, loaded.table.num_rows)
+        return FreshStats(loaded.name, loaded.version, loaded.checksum, computed_at, document)
+
+    def _load(self, dataset_id: int) -> LoadedDataset:
+        try:
+            return load_dataset(dataset_id, self.openml)
+        except DatasetNotFound:
+            metrics.openml_fetch_failed("not_found")
+            raise NotFound(f"OpenML has no dataset with id {dataset_id}.", code="dataset_not_found") from None
+        except DatasetForbidden:
+            metrics.openml_fetch_failed("forbidden")
+            raise Forbidden(f"Dataset {dataset_id} is not public.", code="dataset_forbidden") from None
+        except OpenMLUnavailable:
+            metrics.openml_fetch_failed("unavailable")
+            raise ServiceUnavailable("OpenML did not answer in time; try again later.",
+                                     code="openml_unavailable", retry_after=OPENML_RETRY_AFTER) from None
+        except DatasetUnparseable:
+            metrics.openml_fetch_failed("unparseable")
+            raise BadGateway(f"The data of dataset {dataset_id} could not be read.",
+                             code="dataset_unparseable") from None
+        except ApiError:
+            raise
+        except Exception:
+            metrics.openml_fetch_failed("unexpected")
+            log.exception("unexpected failure loading a dataset", extra={"dataset_id": dataset_id})
+            raise BadGateway(f"The data of dataset {dataset_id} could not be read.",
+                             code="dataset_unparseable") from None
+
+    def _render(self, entry: CachedStats, preview_rows: int, cached: bool) -> Rendered:
+        key = (entry.etag, preview_rows)
+        if cached:
+            held = self._rendered.get(key)
+            if held is not None:
+                return held
+        content = orjson.loads(gzip.decompress(entry.payload_gzip))
+        preview = (content.get("statistics") or {}).get("preview")
+        if isinstance(preview, dict) and isinstance(preview.get("rows"), list):
+            preview["rows"] = preview["rows"][:preview_rows]
+        content["cached"] = cached
+        body = dumps(content)
+        rendered = Rendered(f"{entry.etag}-{preview_rows}", body, gzip.compress(body, GZIP_LEVEL), cached)
+        if cached:
+            self._rendered.put(key, rendered, len(body) + len(rendered.body_gzip))
+        return rendered

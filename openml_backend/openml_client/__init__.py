@@ -1,0 +1,34 @@
+"""A bounded client of OpenML (openml.org): every call ends within its timeout, and every
+failure is one exception of a small hierarchy whose messages carry no URL and no API key.
+
+Reading a dataset::
+
+    settings = OpenMLSettings(server_url, cache_dir, timeout=30.0)
+    dataset = load_dataset(61, settings)      # LoadedDataset: .table (pyarrow), .features
+    warm_up(settings)                         # optional: start the fetch process early
+
+Errors: ``OpenMLError`` and its subclasses ``DatasetNotFound``, ``DatasetForbidden``,
+``OpenMLUnavailable`` (unreachable, 5xx or too slow) and ``DatasetUnparseable``.
+
+Inside: ``datasets`` (the load), ``local_cache`` (the cache folders and their locks),
+``fetcher`` (the child process and its deadline), ``child`` and ``child_env`` (what runs in
+that process, the only place that imports ``openml``), ``metadata`` (OpenML's XML).
+No Flask here.
+"""
+
+from .datasets import LoadedDataset, load_dataset
+from .errors import DatasetForbidden, DatasetNotFound, DatasetUnparseable, OpenMLError, OpenMLUnavailable
+from .fetcher import warm_up
+from .settings import OpenMLSettings
+
+__all__ = [
+    "DatasetForbidden",
+    "DatasetNotFound",
+    "DatasetUnparseable",
+    "LoadedDataset",
+    "OpenMLError",
+    "OpenMLSettings",
+    "OpenMLUnavailable",
+    "load_dataset",
+    "warm_up",
+]

@@ -210,8 +210,19 @@ class BaseConfig:
         self.FEEDBACK_MAX_PER_ADDRESS = parse_int(
             "FEEDBACK_MAX_PER_ADDRESS", get("FEEDBACK_MAX_PER_ADDRESS"), 5, minimum=1)
         self.FEEDBACK_EMAIL = get("FEEDBACK_EMAIL") or "openmlhq@googlegroups.com"
+        self._read_account_security(get)
         # Trust X-Forwarded-For from this many proxies (0: use the socket's address only).
         self.PROXY_FIX_HOPS = parse_int("PROXY_FIX_HOPS", get("PROXY_FIX_HOPS"), 0, minimum=0, maximum=5)
+
+    def _read_account_security(self, get: Any) -> None:
+        """Limits on mail the accounts feature sends, the undo window of an email change, and
+        how recent a login must be to stand in for the current password."""
+        self.EMAIL_MAX_PER_ACCOUNT = parse_int("EMAIL_MAX_PER_ACCOUNT", get("EMAIL_MAX_PER_ACCOUNT"), 5, minimum=1)
+        self.EMAIL_MAX_PER_RECIPIENT = parse_int(
+            "EMAIL_MAX_PER_RECIPIENT", get("EMAIL_MAX_PER_RECIPIENT"), 5, minimum=1)
+        self.EMAIL_CHANGE_UNDO_DAYS = parse_int(
+            "EMAIL_CHANGE_UNDO_DAYS", get("EMAIL_CHANGE_UNDO_DAYS"), 7, minimum=1)
+        self.REAUTH_SECONDS = parse_int("REAUTH_SECONDS", get("REAUTH_SECONDS"), 300, minimum=0)
 
     def _finish(self) -> None:
         data_dir = Path(self.DATA_DIR)

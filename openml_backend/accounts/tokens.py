@@ -18,6 +18,7 @@ with the right key: a token without an expiry would never die.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -113,6 +114,15 @@ def _well_formed(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
     return isinstance(payload.get("exp"), int | float) and payload.get("type") in TOKEN_TYPES
 
 
+def _verification_key(header: dict[str, Any], unverified_payload: dict[str, Any]) -> str:
+    """The key a token is verified with; a random one (so verification fails, 401
+    invalid_token) for a token without `exp` or a known `type`. Checked here, on the claims
+    as sent, because flask-jwt-extended later fills a missing `type` in as "access"."""
+    if _well_formed(header, unverified_payload):
+        return current_app.config["JWT_SECRET_KEY"]
+    return secrets.token_hex(32)
+
+
 def _revoke_family(user_id: int) -> None:
     user = db.session.get(User, user_id)
     if user is not None:
@@ -148,6 +158,7 @@ def register_token_callbacks(jwt: JWTManager, app: Flask) -> None:
     """Wire revocation and user lookup into `jwt`, and make its errors problem+json 401s."""
     jwt.token_in_blocklist_loader(_token_is_revoked)
     jwt.user_lookup_loader(_lookup_user)
+    jwt.decode_key_loader(_verification_key)
     jwt.token_verification_loader(_well_formed)
     jwt.unauthorized_loader(lambda _reason: _problem(
         "missing_token", "An access token is required in the Authorization header (Bearer <token>)."))

@@ -210,10 +210,11 @@ def confirm(raw_token: str) -> str:
         if not user.active:
             user.active, user.confirmed_at = True, utcnow()
     else:
-        user.email = token.new_email
-        # Links mailed to the old address (a reset above all) must not outlive it.
+        # Links mailed to the old address (a reset above all) must not outlive it. (Before the
+        # address changes: that statement would flush a taken address outside the try below.)
         _kill_unused_tokens(user, CANCELLED_ON_CREDENTIAL_CHANGE)
         undo = _new_email_token(user, EMAIL_UNDO, _undo_lifetime(), new_email=old_email)
+        user.email = token.new_email
     user.updated_at = utcnow()
     try:
         db.session.commit()
@@ -233,9 +234,12 @@ def undo_email_change(raw_token: str, new_password: str, rotate_api_key: bool = 
     cancels every other link, undo links included, and replaces the API key unless told not to."""
     token = _claim_email_token(raw_token, (EMAIL_UNDO,))
     user = db.session.get(User, token.user_id)
-    user.email = token.new_email
+    if _user_by_email(token.new_email) not in (None, user):
+        db.session.rollback()
+        raise Conflict("The old address now belongs to another account.", code="email_taken")
     _set_password(user, new_password)
     _kill_unused_tokens(user, (EMAIL_UNDO,))
+    user.email = token.new_email
     if rotate_api_key:
         user.api_key = new_api_key()
     try:

@@ -211,3 +211,38 @@ def test_reset_and_password_change_rotate_the_api_key_when_asked(make_app, smtp_
                                                   "rotate_api_key": False}).status_code == 200
     password = PASSWORD
     assert key() == third
+
+
+def test_a_reset_link_dies_when_the_address_changes(accounts: Accounts) -> None:
+    accounts.confirmed_user(VICTIM)
+    assert accounts.post("/auth/password/forgot", {"email": VICTIM}).status_code == 202
+    reset = accounts.last_token(VICTIM, 2)
+    patch_me(accounts, accounts.login(VICTIM)["access_token"], {"email": "moved@example.org"})
+    assert accounts.post("/auth/confirm", {"token": accounts.last_token("moved@example.org")}).status_code == 200
+    assert_problem(accounts.post("/auth/password/reset", {"token": reset, "new_password": NEW_PASSWORD}),
+                   400, "token_used")
+    accounts.login("moved@example.org")
+
+
+def test_undo_does_not_take_an_address_another_account_now_has(accounts: Accounts) -> None:
+    accounts.confirmed_user(VICTIM)
+    patch_me(accounts, accounts.login(VICTIM)["access_token"], {"email": "moved@example.org"})
+    assert accounts.post("/auth/confirm", {"token": accounts.last_token("moved@example.org")}).status_code == 200
+    emails.wait_for_pending(10)
+    undo = token_from(accounts.mailbox.wait_for(VICTIM, 2)[-1])
+    accounts.confirmed_user(VICTIM)  # the freed address gets an account of its own
+    assert_problem(accounts.post("/auth/email/undo", {"token": undo, "new_password": NEW_PASSWORD}),
+                   409, "email_taken")
+    accounts.login("moved@example.org")  # nothing changed: the old password still works
+    accounts.login(VICTIM)
+
+
+def test_confirming_an_address_taken_meanwhile_is_a_conflict(accounts: Accounts) -> None:
+    accounts.confirmed_user(VICTIM)
+    patch_me(accounts, accounts.login(VICTIM)["access_token"], {"email": "wanted@example.org"})
+    link = accounts.last_token("wanted@example.org")
+    accounts.confirmed_user("wanted@example.org")
+    assert_problem(accounts.post("/auth/confirm", {"token": link}), 409, "email_taken")
+    accounts.login(VICTIM)
+    emails.wait_for_pending(10)
+    assert len(accounts.mailbox.to(VICTIM)) == 1  # no undo notice for a change that did not happen

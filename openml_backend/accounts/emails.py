@@ -10,7 +10,9 @@ socket of the process. Flask-Mail's `Message` still renders the MIME message.
 Why in the background: the answer to signup, resend and forgot must not depend on whether an
 email is sent, how long SMTP takes, or whether it fails (timing would reveal which addresses
 have accounts). Messages are rendered in the request, after the database commit, and handed
-to a small per-process thread pool; a failure is logged without the recipient's token.
+to a small per-process thread pool; a failure is logged without the recipient's token. Work whose duration would depend on
+whether an address has an account (the lookup, the insert, the rendering) can run in the same
+pool after the answer (`run_after_response`); mail it sends is then delivered in that thread.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import ssl
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, render_template
@@ -37,6 +40,7 @@ _lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
 _executor_pid: int | None = None
 _pending: set[Future] = set()
+_in_background = threading.local()  # set while a pool thread runs run_after_response work
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,33 @@ def send_email(to: str, subject: str, template: str, reply_to: str | None = None
     message = render_message(to, subject, template, reply_to=reply_to, **context)
     settings = SmtpSettings.from_config(current_app.config)
     recipients = [str(address) for address in message.send_to]
-    future = _pool().submit(_deliver_logged, settings, str(message.sender), recipients, message.as_bytes(), template)
+    arguments = (settings, str(message.sender), recipients, message.as_bytes(), template)
+    if getattr(_in_background, "active", False):
+        _deliver_logged(*arguments)  # already after the answer, in a pool thread
+        return
+    _track(_pool().submit(_deliver_logged, *arguments))
+
+
+def run_after_response(work: Callable[..., None], *args: Any) -> None:
+    """Run `work(*args)` in the email pool inside an app context of the current app, so the
+    request can answer before it (and without waiting for it). A failure is logged by type."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def in_app_context() -> None:
+        _in_background.active = True
+        try:
+            with app.app_context():
+                work(*args)
+        except Exception as error:  # the answer is sent; log it like a failed email
+            log.warning("background account work failed",
+                        extra={"work": getattr(work, "__name__", "work"), "error_type": type(error).__name__})
+        finally:
+            _in_background.active = False
+
+    _track(_pool().submit(in_app_context))
+
+
+def _track(future: Future) -> None:
     with _lock:
         _pending.add(future)
     future.add_done_callback(_forget)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
+from .identifiers import USERNAME_PATTERN
 from .models import EMAIL_MAX_LENGTH
 from .passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -61,7 +62,8 @@ class LoginRequest(Request):
         "oneOf": [{"required": ["email"]}, {"required": ["username"]}]})
 
     email: Email = None  # type: ignore[assignment]
-    username: Annotated[StrictStr, Field(min_length=1, max_length=64)] = None  # type: ignore[assignment]
+    # A pattern, so look-alike variants (accents, spaces, `@`) are refused before any lookup.
+    username: Annotated[StrictStr, Field(pattern=USERNAME_PATTERN)] = None  # type: ignore[assignment]
     password: GivenPassword
 
     @model_validator(mode="after")
@@ -78,6 +80,8 @@ class ProfileUpdate(Request):
     last_name: Name = None  # type: ignore[assignment]
     bio: Annotated[StrictStr, Field(max_length=2000)] = None  # type: ignore[assignment]
     email: Email = None  # type: ignore[assignment]
+    # A new email needs it unless the access token's login is at most REAUTH_SECONDS old.
+    current_password: GivenPassword = None  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def something_to_change(self) -> ProfileUpdate:
@@ -89,11 +93,19 @@ class ProfileUpdate(Request):
 class PasswordChange(Request):
     current_password: GivenPassword
     new_password: NewPassword
+    rotate_api_key: StrictBool = Field(False, description="Also replace the API key.")
 
 
 class PasswordReset(Request):
     token: EmailedTokenText
     new_password: NewPassword
+    rotate_api_key: StrictBool = Field(True, description="Also replace the API key (on unless false).")
+
+
+class EmailChangeUndo(Request):
+    token: EmailToken
+    new_password: NewPassword
+    rotate_api_key: StrictBool = Field(True, description="Also replace the API key (on unless false).")
 
 
 class AccountDeletion(Request):
@@ -149,4 +161,4 @@ class Confirmed(BaseModel):
 class Done(BaseModel):
     """The outcome of an action that returns nothing else."""
 
-    status: Literal["logged_out", "logged_out_everywhere", "password_reset"]
+    status: Literal["logged_out", "logged_out_everywhere", "password_reset", "email_restored"]

@@ -8,12 +8,18 @@ Revocation has two layers, both in the database so they hold across workers and 
   token) is one row update. A counter, not a "not before" timestamp, because `iat` has
   one-second resolution and replicas' clocks differ: a counter has no boundary cases.
 An access token also carries `rjti`, the id of the refresh token issued with it, so logout
-can revoke both.
+can revoke both. Both tokens carry `auth_time`, when the password was last verified for this
+session (a refresh keeps it), which `is_recent_login` compares with REAUTH_SECONDS.
+
+Only tokens with an `exp` and a `type` of access or refresh are accepted, even when signed
+with the right key: a token without an expiry would never die.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,9 +35,14 @@ from .models import RevokedToken, User, utcnow
 log = logging.getLogger(__name__)
 
 
-def issue_token_pair(user: User) -> dict[str, Any]:
-    """Return a fresh access and refresh token for `user`, in the login response's shape."""
-    claims = {"gen": user.token_generation}
+TOKEN_TYPES = ("access", "refresh")
+
+
+def issue_token_pair(user: User, auth_time: int | None = None) -> dict[str, Any]:
+    """Return an access and a refresh token for `user`, in the login response's shape.
+
+    `auth_time` (epoch seconds) is when the password was verified; None means now."""
+    claims = {"gen": user.token_generation, "auth_time": int(time.time()) if auth_time is None else int(auth_time)}
     refresh_token = create_refresh_token(identity=str(user.id), additional_claims=claims)
     access_token = create_access_token(
         identity=str(user.id), additional_claims={**claims, "rjti": get_jti(refresh_token)}
@@ -84,7 +95,32 @@ def rotate_refresh_token(user: User, refresh_payload: dict[str, Any]) -> dict[st
         db.session.rollback()
         _revoke_family(user.id)
         raise Unauthorized("This refresh token was already used.", code="refresh_token_reused") from None
-    return issue_token_pair(user)
+    return issue_token_pair(user, auth_time=_auth_time(refresh_payload))
+
+
+def _auth_time(payload: dict[str, Any]) -> int:
+    # Tokens issued before the claim existed count as a login long ago (never recent).
+    value = payload.get("auth_time")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def is_recent_login(payload: dict[str, Any]) -> bool:
+    """True when the password behind the token `payload` was verified at most REAUTH_SECONDS ago."""
+    age = time.time() - _auth_time(payload)
+    return 0 <= age <= current_app.config["REAUTH_SECONDS"]
+
+
+def _well_formed(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+    return isinstance(payload.get("exp"), int | float) and payload.get("type") in TOKEN_TYPES
+
+
+def _verification_key(header: dict[str, Any], unverified_payload: dict[str, Any]) -> str:
+    """The key a token is verified with; a random one (so verification fails, 401
+    invalid_token) for a token without `exp` or a known `type`. Checked here, on the claims
+    as sent, because flask-jwt-extended later fills a missing `type` in as "access"."""
+    if _well_formed(header, unverified_payload):
+        return current_app.config["JWT_SECRET_KEY"]
+    return secrets.token_hex(32)
 
 
 def _revoke_family(user_id: int) -> None:
@@ -122,6 +158,8 @@ def register_token_callbacks(jwt: JWTManager, app: Flask) -> None:
     """Wire revocation and user lookup into `jwt`, and make its errors problem+json 401s."""
     jwt.token_in_blocklist_loader(_token_is_revoked)
     jwt.user_lookup_loader(_lookup_user)
+    jwt.decode_key_loader(_verification_key)
+    jwt.token_verification_loader(_well_formed)
     jwt.unauthorized_loader(lambda _reason: _problem(
         "missing_token", "An access token is required in the Authorization header (Bearer <token>)."))
     jwt.invalid_token_loader(lambda _reason: _problem(

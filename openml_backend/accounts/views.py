@@ -21,6 +21,7 @@ from .schemas import (
     ApiKey,
     Confirmed,
     Done,
+    EmailChangeUndo,
     EmailRequest,
     FeedbackRequest,
     LoginRequest,
@@ -45,6 +46,9 @@ THROTTLED = problem(429, "Too many attempts from this address or for this accoun
 WRONG_PASSWORD = problem(401, "The password is wrong.", "invalid_credentials")
 BAD_LINK = problem(400, "The emailed token is unknown, used or expired.", "token_invalid", "token_used",
                    "token_expired")
+REAUTHENTICATE = problem(403, "Needs the current password or a login within REAUTH_SECONDS.",
+                         "reauthentication_required")
+EMAIL_TAKEN = problem(409, "The address now belongs to another account.", "email_taken")
 ACCEPTED = Reply(202, "Accepted; the same answer whether or not the address has an account.", Accepted)
 CHECK_EMAIL = "If the address can receive mail, a message is on its way; check your inbox."
 
@@ -68,15 +72,14 @@ def _profile_response(profile: dict) -> Response:
 def signup() -> Response:
     body = parse_body(SignupRequest)
     services.count_email_request(_client_address())
+    services.count_mail(body.email)
     services.signup(body.email, body.password, body.first_name, body.last_name)
     return _accepted()
 
 
 @blueprint.post("/auth/confirm")
 @operation("Confirm an account or a new email address with an emailed token", tags=TAGS,
-           body=TokenRequest, replies=[Reply(200, "Confirmed.", Confirmed), BAD_LINK,
-                                       problem(409, "The new address now belongs to another account.", "email_taken"),
-                                       NO_DATABASE])
+           body=TokenRequest, replies=[Reply(200, "Confirmed.", Confirmed), BAD_LINK, EMAIL_TAKEN, NO_DATABASE])
 def confirm() -> Response:
     body = parse_body(TokenRequest)
     purpose = services.confirm(body.token)
@@ -89,6 +92,7 @@ def confirm() -> Response:
 def resend_confirmation() -> Response:
     body = parse_body(EmailRequest)
     services.count_email_request(_client_address())
+    services.count_mail(body.email)
     services.resend_confirmation(body.email)
     return _accepted()
 
@@ -139,17 +143,30 @@ def logout_all() -> Response:
 def forgot_password() -> Response:
     body = parse_body(EmailRequest)
     services.count_email_request(_client_address())
+    services.count_mail(body.email)
     services.forgot_password(body.email)
     return _accepted()
 
 
 @blueprint.post("/auth/password/reset")
 @operation("Set a new password with an emailed reset token", tags=TAGS, body=PasswordReset,
-           replies=[Reply(200, "Password set; every token revoked.", Done), BAD_LINK, NO_DATABASE])
+           replies=[Reply(200, "Password set; every token, pending email change and link revoked.", Done),
+                    BAD_LINK, NO_DATABASE])
 def reset_password() -> Response:
     body = parse_body(PasswordReset)
-    services.reset_password(body.token, body.new_password)
+    services.reset_password(body.token, body.new_password, body.rotate_api_key)
     return json_response({"status": "password_reset"})
+
+
+@blueprint.post("/auth/email/undo")
+@operation("Put back the address an email change replaced (token mailed to that address)", tags=TAGS,
+           body=EmailChangeUndo, replies=[
+               Reply(200, "Address restored, password set, every token and link revoked.", Done), BAD_LINK,
+               EMAIL_TAKEN, NO_DATABASE])
+def undo_email_change() -> Response:
+    body = parse_body(EmailChangeUndo)
+    services.undo_email_change(body.token, body.new_password, body.rotate_api_key)
+    return json_response({"status": "email_restored"})
 
 
 @blueprint.get("/users/me")
@@ -161,14 +178,15 @@ def get_profile() -> Response:
 
 
 @blueprint.patch("/users/me")
-@operation("Change names, bio or email (a new email waits for its link)", tags=TAGS,
-           security="access", body=ProfileUpdate, replies=[Reply(200, "The updated profile.", UserProfile),
-                                                           NO_DATABASE])
+@operation("Change names, bio or email (a new email needs current_password or a recent login, and "
+           "waits for its link)", tags=TAGS, security="access", body=ProfileUpdate,
+           replies=[Reply(200, "The updated profile; the same for a free and a taken new address.", UserProfile),
+                    WRONG_PASSWORD, REAUTHENTICATE, THROTTLED, NO_DATABASE])
 @jwt_required()
 def update_profile() -> Response:
     body = parse_body(ProfileUpdate)
     changes = {name: getattr(body, name) for name in body.model_fields_set}
-    return _profile_response(services.update_profile(current_user, changes))
+    return _profile_response(services.update_profile(current_user, changes, get_jwt(), _client_address()))
 
 
 @blueprint.delete("/users/me")
@@ -189,25 +207,25 @@ def delete_account() -> Response:
 def change_password() -> Response:
     body = parse_body(PasswordChange)
     return json_response(services.change_password(current_user, body.current_password, body.new_password,
-                                                  _client_address()))
+                                                  _client_address(), body.rotate_api_key))
 
 
 @blueprint.get("/users/me/api-key")
-@operation("The OpenML API key of the account", tags=TAGS, security="access",
-           replies=[Reply(200, "The key.", ApiKey), NO_DATABASE])
+@operation("The OpenML API key of the account (needs a login within REAUTH_SECONDS)", tags=TAGS,
+           security="access", replies=[Reply(200, "The key.", ApiKey), REAUTHENTICATE, NO_DATABASE])
 @jwt_required()
 def get_api_key() -> Response:
-    return json_response({"api_key": services.api_key(current_user)})
+    return json_response({"api_key": services.api_key(current_user, get_jwt())})
 
 
 @blueprint.post("/users/me/api-key")
-@operation("Replace the API key with a new one", tags=TAGS, security="access",
-           replies=[Reply(200, "The new key.", ApiKey),
-                    problem(409, "No unique key could be generated (practically never).", "api_key_collision"),
-                    NO_DATABASE])
+@operation("Replace the API key with a new one (needs a login within REAUTH_SECONDS)", tags=TAGS,
+           security="access", replies=[Reply(200, "The new key.", ApiKey), REAUTHENTICATE,
+                                       problem(409, "No unique key could be generated (practically never).",
+                                               "api_key_collision"), NO_DATABASE])
 @jwt_required()
 def regenerate_api_key() -> Response:
-    return json_response({"api_key": services.regenerate_api_key(current_user)})
+    return json_response({"api_key": services.regenerate_api_key(current_user, get_jwt())})
 
 
 @blueprint.post("/feedback")

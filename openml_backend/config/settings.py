@@ -191,7 +191,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PASSWORD_HASH_COST", OneOf(("production", "low")), "production", "argon2 cost; low only for tests",
             testing="low", production_rule=production_cost),
     Setting("REAUTH_SECONDS", Integer(0), 300,
-            "a login this recent counts as recent for sensitive actions; 0 always asks the password"),
+            "a login this recent stands in for the current password when changing the email, and is "
+            "required to read or replace the API key; 0 always asks the password (and refuses the API key)"),
     Setting("LOGIN_WINDOW_SECONDS", Integer(1), 900, "window of the login throttles"),
     Setting("LOGIN_MAX_PER_ACCOUNT", Integer(1), 5, "login attempts per account and window"),
     Setting("LOGIN_MAX_PER_ADDRESS", Integer(1), 30, "login attempts per client address and window"),

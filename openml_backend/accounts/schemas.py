@@ -103,7 +103,7 @@ class PasswordReset(Request):
 
 
 class EmailChangeUndo(Request):
-    token: EmailToken
+    token: EmailedTokenText
     new_password: NewPassword
     rotate_api_key: StrictBool = Field(True, description="Also replace the API key (on unless false).")
 

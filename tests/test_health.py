@@ -5,12 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from openml_backend import __version__
-from tests.support.services import closed_port
+from tests.servers import free_port
 
 
 def test_health_answers_ok(client: FlaskClient) -> None:
@@ -35,7 +34,7 @@ def test_ready_when_database_and_directories_work(client: FlaskClient) -> None:
 
 
 def test_ready_is_503_when_the_database_port_is_closed(tmp_path) -> None:
-    port = closed_port()
+    port = free_port()
     from openml_backend import create_app
     from openml_backend.config import TestingConfig
 

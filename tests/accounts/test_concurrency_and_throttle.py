@@ -13,9 +13,8 @@ import pytest
 from openml_backend import create_app
 from openml_backend.accounts import emails
 from openml_backend.config import TestingConfig
-from tests.accounts.conftest import API, PASSWORD, Accounts
-from tests.support.services import closed_port
-from tests.support.smtp import token_from
+from tests.helpers import API, PASSWORD, AccountActions, token_from
+from tests.servers import free_port
 
 THREADS = 8
 
@@ -41,7 +40,7 @@ def run_together(count: int, action) -> list:
     return results
 
 
-def test_concurrent_signups_with_one_address_create_one_account(app, accounts: Accounts, db) -> None:
+def test_concurrent_signups_with_one_address_create_one_account(app, accounts: AccountActions, db) -> None:
     from openml_backend.accounts.models import User
 
     body = {"email": "race@example.org", "password": PASSWORD, "first_name": "R", "last_name": "C"}
@@ -58,7 +57,7 @@ def test_concurrent_signups_with_one_address_create_one_account(app, accounts: A
     accounts.login("race@example.org")
 
 
-def test_concurrent_refresh_with_one_token_lets_one_through(app, accounts: Accounts) -> None:
+def test_concurrent_refresh_with_one_token_lets_one_through(app, accounts: AccountActions) -> None:
     accounts.confirmed_user("racer@example.org")
     refresh_token = accounts.login("racer@example.org")["refresh_token"]
     responses = run_together(4, lambda i: app.test_client().post(
@@ -70,7 +69,7 @@ def test_concurrent_refresh_with_one_token_lets_one_through(app, accounts: Accou
 
 def test_login_throttle_per_account(make_app, smtp_settings, mailbox) -> None:
     app = make_app(**smtp_settings, LOGIN_MAX_PER_ACCOUNT=3, LOGIN_MAX_PER_ADDRESS=100)
-    accounts = Accounts(app.test_client(), mailbox)
+    accounts = AccountActions(app.test_client(), mailbox)
     accounts.confirmed_user("target@example.org")
     wrong = {"email": "target@example.org", "password": "wrong password"}
     assert [accounts.post("/auth/login", wrong).status_code for _ in range(3)] == [401] * 3
@@ -145,7 +144,7 @@ def test_email_sending_endpoints_are_throttled_per_address(make_app, smtp_settin
 
 
 @pytest.mark.parametrize("broken_uri", [
-    pytest.param(lambda tmp: f"mysql+pymysql://root@127.0.0.1:{closed_port()}/nowhere", id="mariadb-closed-port"),
+    pytest.param(lambda tmp: f"mysql+pymysql://root@127.0.0.1:{free_port()}/nowhere", id="mariadb-closed-port"),
     pytest.param(lambda tmp: f"sqlite:///{tmp / 'missing-dir' / 'db.sqlite'}", id="sqlite-missing-file"),
 ])
 def test_unreachable_database_gives_503(tmp_path: Path, broken_uri) -> None:

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from openml_backend.accounts import emails
-from tests.accounts.conftest import PASSWORD, Accounts
-from tests.support.services import closed_port
-from tests.support.smtp import running_smtp_server, silent_smtp_server
+from tests.helpers import PASSWORD, AccountActions
+from tests.servers import free_port, silent_smtp_server, smtp_server
 
 SMTP_TIMEOUT = 2.0
 
@@ -35,14 +34,14 @@ def signup_with_broken_smtp(make_app, smtp_port: int, capsys) -> tuple[Any, Any,
 def test_signup_survives_broken_smtp_and_resend_works_afterwards(make_app, capsys, broken: str, db) -> None:
     from openml_backend.accounts.models import EmailToken, User
 
-    reference_app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port(), SMTP_TIMEOUT=SMTP_TIMEOUT)
+    reference_app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), SMTP_TIMEOUT=SMTP_TIMEOUT)
     reference = reference_app.test_client().post(
         "/api/v1/auth/signup", json={"email": "x@example.org", "password": PASSWORD, "first_name": "X",
                                      "last_name": "Y"})
     emails.wait_for_pending(SMTP_TIMEOUT * 10)
 
     if broken == "down":
-        app, response, logged = signup_with_broken_smtp(make_app, closed_port(), capsys)
+        app, response, logged = signup_with_broken_smtp(make_app, free_port(), capsys)
     else:
         with silent_smtp_server() as port:
             app, response, logged = signup_with_broken_smtp(make_app, port, capsys)
@@ -60,9 +59,9 @@ def test_signup_survives_broken_smtp_and_resend_works_afterwards(make_app, capsy
     assert "token=" not in logged
 
     # Mail is back: resend sends a link that confirms the account created during the outage.
-    with running_smtp_server() as (port, mailbox):
-        app.config["MAIL_PORT"] = port
-        accounts = Accounts(app.test_client(), mailbox)
+    with smtp_server() as smtp:
+        app.config["MAIL_PORT"] = smtp.port
+        accounts = AccountActions(app.test_client(), smtp.mailbox)
         assert accounts.post("/auth/confirm/resend", {"email": "unlucky@example.org"}).status_code == 202
         token = accounts.last_token("unlucky@example.org")
         assert accounts.post("/auth/confirm", {"token": token}).status_code == 200
@@ -70,7 +69,7 @@ def test_signup_survives_broken_smtp_and_resend_works_afterwards(make_app, capsy
 
 
 def test_forgot_answer_is_identical_when_sending_fails(make_app) -> None:
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port(), SMTP_TIMEOUT=SMTP_TIMEOUT)
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), SMTP_TIMEOUT=SMTP_TIMEOUT)
     client = app.test_client()
     client.post("/api/v1/auth/signup", json={"email": "known@example.org", "password": PASSWORD,
                                              "first_name": "K", "last_name": "N"})

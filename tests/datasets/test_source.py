@@ -33,10 +33,9 @@ from openml_backend.datasets.source import (
     invalidate_dataset,
     load_dataset,
 )
-from tests.standin_openml import StandinOpenML
-from tests.standin_openml.datasets import IRIS_CLASSES, fixtures_dir
+from tests.paths import REPO_ROOT, openml_fixture
+from tests.standin_openml.datasets import IRIS_CLASSES
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # Generous: the bound under test is the settings' timeout; this only absorbs a busy machine.
 SLACK_SECONDS = 5.0
 
@@ -77,7 +76,7 @@ def test_fixture_datasets_load_with_their_shape(openml_settings, dataset_id, nam
 
 
 def test_anneal_missing_values_types_and_target_match_the_arff(openml_settings):
-    arff_path = fixtures_dir() / "datasets" / "2" / "dataset.arff"
+    arff_path = openml_fixture("datasets", "2", "dataset.arff")
     rows = arff_rows(arff_path)
     expected_missing = [sum(row[i] == "?" for row in rows) for i in range(39)]
 
@@ -115,7 +114,7 @@ def test_iris_is_fishers_data_with_openml_names(openml_settings):
 
 
 def test_abalone_is_the_fixture_parquet_unchanged(openml_settings):
-    expected = pq.read_table(fixtures_dir() / "datasets" / "30" / "dataset_30.pq")
+    expected = pq.read_table(openml_fixture("datasets", "30", "dataset_30.pq"))
 
     dataset = load_dataset(30, openml_settings)
 
@@ -126,7 +125,7 @@ def test_abalone_is_the_fixture_parquet_unchanged(openml_settings):
 
 
 def test_dexter_sparse_values_land_in_their_columns(openml_settings):
-    text = (fixtures_dir() / "datasets" / "dexter" / "dataset.arff").read_text(encoding="utf-8")
+    text = openml_fixture("datasets", "dexter", "dataset.arff").read_text(encoding="utf-8")
     sparse_rows = [line.strip() for line in text.split("@data", 1)[1].splitlines() if line.strip().startswith("{")]
     expected = []
     for line in sparse_rows:

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from openml_backend.datasets.models import StatsEntry, StatsLease
 from openml_backend.extensions import db
+from tests.paths import openml_fixture
 from tests.standin_openml.datasets import iris_table
 
 IRIS = 61
@@ -77,10 +78,10 @@ def test_iris_statistics_match_the_data(stats_app) -> None:
     assert preview["rows"][0] == [frame.iloc[0][c] for c in preview["columns"]]
 
 
-def test_anneal_missing_values_are_counted_not_imputed(stats_app, fixtures_dir: Path) -> None:
+def test_anneal_missing_values_are_counted_not_imputed(stats_app) -> None:
     import arff
 
-    with open(fixtures_dir / "datasets" / "2" / "dataset.arff", encoding="utf-8") as handle:
+    with open(openml_fixture("datasets", "2", "dataset.arff"), encoding="utf-8") as handle:
         data = arff.load(handle)
     names = [name for name, _ in data["attributes"]]
     missing = {name: sum(row[i] is None for row in data["data"]) for i, name in enumerate(names)}
@@ -224,9 +225,9 @@ def test_openml_faults_map_to_clear_errors(stats_app, dataset_id: int, status: i
 
 
 def test_unreachable_openml_is_503(make_app: Callable[..., Flask]) -> None:
-    from tests.support.services import closed_port
+    from tests.servers import free_port
 
-    app = make_app(env={"OPENML_SERVER_URL": f"http://127.0.0.1:{closed_port()}/api/v1/xml", "OPENML_TIMEOUT": "5"})
+    app = make_app(env={"OPENML_SERVER_URL": f"http://127.0.0.1:{free_port()}/api/v1/xml", "OPENML_TIMEOUT": "5"})
     response = get_stats(app, IRIS)
     assert response.status_code == 503
     assert response.json["code"] == "openml_unavailable"

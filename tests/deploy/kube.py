@@ -148,7 +148,7 @@ def pod_containers(workload: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def flask_container(deployment: Mapping[str, Any]) -> dict[str, Any]:
-    """The container named `flask` (the seed's `kubectl set image ... flask=` names it)."""
+    """The container named `flask` (the deployment guide's `kubectl set image ... flask=` names it)."""
     (container,) = [c for c in pod_containers(deployment) if c["name"] == "flask"]
     return container
 

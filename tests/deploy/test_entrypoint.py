@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy import kube
-from tests.deploy.running import image_like_environment, run_entrypoint, serving
-from tests.support.services import closed_port, free_port
+from tests.servers import free_port, gunicorn, image_like_environment, run_entrypoint
 
 EX_USAGE = 64
 EX_CONFIG = 78  # what `python -m openml_backend.config check` returns
@@ -21,7 +20,7 @@ def production_env(tmp_path: Path, **changes: str | None) -> dict[str, str]:
     env = {
         **image_like_environment(tmp_path),
         **kube.kubelet_environment("production"),
-        "DATABASE_URI": f"mysql://root@127.0.0.1:{closed_port()}/openml?charset=utf8mb4",
+        "DATABASE_URI": f"mysql://root@127.0.0.1:{free_port()}/openml?charset=utf8mb4",
     }
     for key, value in changes.items():
         if value is None:
@@ -112,7 +111,7 @@ def test_production_derives_workers_from_the_cpu_limit(tmp_path: Path) -> None:
     (cgroup / "cpu.max").write_text("100000 100000\n")  # 1 CPU
     (cgroup / "memory.max").write_text("max\n")
     env = production_env(tmp_path, GUNICORN_WORKERS=None, CGROUP_ROOT=str(cgroup))
-    with serving(env, free_port(), tmp_path / "pod.log") as server:
+    with gunicorn(env, tmp_path / "pod.log", wait_path=None) as server:
         server.wait_until_answering("/health", 120)
         # 2 x 1 CPU + 1
         assert len(server.wait_for_children(3, 60)) == 3

@@ -10,10 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy import kube
-from tests.deploy.running import image_like_environment, serving
-from tests.support.services import closed_port, free_port
-
-pytestmark = pytest.mark.slow
+from tests.servers import free_port, image_like_environment
 
 OPENML_TEST_SERVER = "https://test.openml.org/api/v1/xml"
 OPENML_PRODUCTION_SERVER = "https://www.openml.org/api/v1/xml"
@@ -25,7 +22,7 @@ def base_env(tmp_path: Path, environment: str) -> dict[str, str]:
         env.update(
             APP_SECRET_KEY="p" * 40,
             JWT_SECRET_KEY="q" * 40,
-            DATABASE_URI=f"mysql://root@127.0.0.1:{closed_port()}/openml",
+            DATABASE_URI=f"mysql://root@127.0.0.1:{free_port()}/openml",
             CORS_ORIGINS="https://www.openml.org",
         )
     return env
@@ -36,16 +33,16 @@ def base_env(tmp_path: Path, environment: str) -> dict[str, str]:
     [("development", OPENML_TEST_SERVER), ("production", OPENML_PRODUCTION_SERVER)],
 )
 def test_access_log_is_json_without_query_string_and_testing_defaults(
-    tmp_path: Path, environment: str, openml_server: str
+    tmp_path: Path, environment: str, openml_server: str, start_gunicorn
 ) -> None:
     env = base_env(tmp_path, environment)  # TESTING and OPENML_SERVER_URL unset
-    with serving(env, free_port(), tmp_path / "server.log") as server:
-        server.wait_until_answering("/health", 120)
-        status, _ = server.get("/health?api_key=query-secret-0123456789")
-        assert status == 200
-        server.process.terminate()
-        assert server.process.wait(timeout=40) == 0
-        records = server.log_records()  # fails on any line that is not JSON
+    server = start_gunicorn(env, tmp_path / "server.log", wait_path=None)
+    server.wait_until_answering("/health", 120)
+    status, _ = server.get("/health?api_key=query-secret-0123456789")
+    assert status == 200
+    server.process.terminate()
+    assert server.process.wait(timeout=40) == 0
+    records = server.log_records()  # fails on any line that is not JSON
     assert "query-secret-0123456789" not in server.output()
     access = [r for r in records if r["logger"] == "gunicorn.access"]
     assert [(r["method"], r["path"], r["status"]) for r in access][-1] == ("GET", "/health", 200)
@@ -55,16 +52,16 @@ def test_access_log_is_json_without_query_string_and_testing_defaults(
     assert configured == {openml_server}
 
 
-def test_prometheus_multiprocess_dir_is_emptied_at_start(tmp_path: Path) -> None:
+def test_prometheus_multiprocess_dir_is_emptied_at_start(tmp_path: Path, start_gunicorn) -> None:
     metrics = tmp_path / "metrics"
     metrics.mkdir()
     (metrics / "counter_12345.db").write_bytes(b"stale")
     env = {**base_env(tmp_path, "development"), "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
-    with serving(env, free_port(), tmp_path / "server.log") as server:
-        server.wait_until_answering("/health", 120)
-        assert not (metrics / "counter_12345.db").exists()
-        server.process.terminate()
-        assert server.process.wait(timeout=40) == 0
+    server = start_gunicorn(env, tmp_path / "server.log", wait_path=None)
+    server.wait_until_answering("/health", 120)
+    assert not (metrics / "counter_12345.db").exists()
+    server.process.terminate()
+    assert server.process.wait(timeout=40) == 0
 
 
 def test_child_exit_drops_a_dead_workers_live_gauges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,7 +19,7 @@ import pytest
 import scipy.sparse
 
 from openml_backend.stats import FeatureInfo, StatsSettings, compute_statistics, compute_statistics_from_dataframe
-from tests.fixtures_path import openml_fixture
+from tests.paths import openml_fixture
 
 from .jsoncheck import assert_strict_json
 

@@ -30,7 +30,7 @@ run: install
 ## The fast inner loop (under 2 minutes): unit tests and the app tests on SQLite; no MariaDB,
 ## no podman, no subprocess servers (those are `slow`: tests that start gunicorn or a command)
 check: install-dev
-	$(BIN)/python -m pytest -q -m "not slow and not container" --backend sqlite $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n auto -m "not slow and not container" --backend sqlite $(PYTEST_ARGS)
 
 ## Install everything and run the whole test suite (SQLite and MariaDB)
 test: install-dev

@@ -15,8 +15,6 @@ within the pod's termination grace period.
 
 from __future__ import annotations
 
-import http.client
-import json
 import socket
 import sqlite3
 import threading
@@ -31,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from tests.deploy import kube
 from tests.paths import MIGRATIONS_DIR
-from tests.servers import Gunicorn, image_like_environment, run_entrypoint, wait_until
+from tests.servers import Gunicorn, http, image_like_environment, run_entrypoint, wait_until
 from tests.standin_openml import StandinOpenML
 
 HEAD_REVISION = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
@@ -95,13 +93,8 @@ class StatsRequest(threading.Thread):
         self.body: dict = {}
 
     def run(self) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        try:
-            connection.request("GET", f"/api/v1/datasets/{SLOW_DATASET_ID}/stats")
-            response = connection.getresponse()
-            self.status, self.body = response.status, json.loads(response.read())
-        finally:
-            connection.close()
+        response = http("GET", f"http://127.0.0.1:{self.port}/api/v1/datasets/{SLOW_DATASET_ID}/stats", timeout=120)
+        self.status, self.body = response.status_code, response.json()
 
 
 def send_slow_request_across_sigterm(server: Gunicorn) -> bytes:

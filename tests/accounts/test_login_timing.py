@@ -10,6 +10,8 @@ from __future__ import annotations
 import statistics
 import time
 
+import pytest
+
 from tests.helpers import API, AccountActions
 
 ROUNDS = 5
@@ -26,6 +28,7 @@ def median_seconds(client, body: dict) -> float:
     return statistics.median(durations)
 
 
+@pytest.mark.slow  # many logins with production-cost password hashing
 def test_unknown_user_and_wrong_password_cost_the_same(make_app, smtp_settings, mailbox) -> None:
     app = make_app(**smtp_settings, PASSWORD_HASH_COST="production", LOGIN_MAX_PER_ACCOUNT=100,
                    LOGIN_MAX_PER_ADDRESS=100)

@@ -63,7 +63,7 @@ def arff_rows(path: Path) -> list[list[str]]:
         (2, "anneal", 898, 39, "arff"),
         (30, "abalone", 4177, 9, "parquet"),
         (61, "iris", 150, 5, "parquet"),
-        (4136, "dexter", 2, 20001, "arff"),
+        pytest.param(4136, "dexter", 2, 20001, "arff", marks=pytest.mark.slow),  # 20,001 columns
     ],
 )
 def test_fixture_datasets_load_with_their_shape(openml_settings, dataset_id, name, rows, columns, source_format):
@@ -124,6 +124,7 @@ def test_abalone_is_the_fixture_parquet_unchanged(openml_settings):
     assert nominal["Sex"] == ("M", "F", "I")
 
 
+@pytest.mark.slow  # 20,001 columns
 def test_dexter_sparse_values_land_in_their_columns(openml_settings):
     text = openml_fixture("datasets", "dexter", "dataset.arff").read_text(encoding="utf-8")
     sparse_rows = [line.strip() for line in text.split("@data", 1)[1].splitlines() if line.strip().startswith("{")]

@@ -239,7 +239,8 @@ def test_arff_fallback_when_parquet_is_corrupt(stats_app) -> None:
     assert response.json["statistics"]["preview"]["total_rows"] == 4
 
 
-@pytest.mark.parametrize("dataset_id", [9001, 9002, 9003, 9004, 9005, 9006, 9007, 9008, 9009, 9014, 30, 4136])
+@pytest.mark.parametrize("dataset_id", [9001, 9002, 9003, 9004, 9005, 9006, 9007, 9008, 9009, 9014, 30,
+                                        pytest.param(4136, marks=pytest.mark.slow)])  # 20,001 columns
 def test_edge_case_datasets_answer_strict_json(stats_app, dataset_id: int) -> None:
     response = get_stats(stats_app(), dataset_id)
     assert response.status_code == 200, response.get_data(as_text=True)

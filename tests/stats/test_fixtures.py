@@ -240,6 +240,7 @@ def dexter():
     return df, compute_statistics(pa.Table.from_pandas(df, preserve_index=False), features)
 
 
+@pytest.mark.slow  # 20,001 columns
 def test_dexter_json_is_small_and_complete(dexter):
     df, stats = dexter
     encoded = assert_strict_json(stats)
@@ -253,6 +254,7 @@ def test_dexter_json_is_small_and_complete(dexter):
     assert stats["meta"]["detailed_features"] == 500
 
 
+@pytest.mark.slow  # 20,001 columns
 def test_dexter_as_the_sparse_frame_the_openml_client_returns(dexter):
     df, dense_stats = dexter
     # the client builds sparse ARFF data with DataFrame.sparse.from_spmatrix
@@ -265,6 +267,7 @@ def test_dexter_as_the_sparse_frame_the_openml_client_returns(dexter):
     assert compute_statistics_from_dataframe(sparse, features) == dense_stats
 
 
+@pytest.mark.slow  # 20,001 columns
 def test_dexter_detailed_and_brief_entries(dexter):
     df, stats = dexter
     # from the sparse rows: a_9 is 105 in the first row and absent (0) in the second
@@ -275,6 +278,7 @@ def test_dexter_detailed_and_brief_entries(dexter):
     assert brief == {"type": "numeric", "count": 2, "missing": 0, "detail": False}
 
 
+@pytest.mark.slow  # 20,001 columns
 def test_dexter_correlation_prefers_varying_features(dexter):
     df, stats = dexter
     values = df.iloc[:, :-1].to_numpy(float)

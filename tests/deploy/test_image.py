@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 from tests.deploy import kube
 from tests.standin_openml import StandinOpenML
 from tests.helpers import fresh_mariadb_database
-from tests.servers import free_port
+from tests.servers import free_port, standin_openml_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.container]
 
@@ -56,7 +56,7 @@ class ContainerVisibleOpenML(StandinOpenML):
 
 @pytest.fixture(scope="module")
 def openml() -> Iterator[StandinOpenML]:
-    with ContainerVisibleOpenML(host="127.0.0.1", port=0) as server:
+    with standin_openml_server(ContainerVisibleOpenML) as server:
         yield server
 
 

@@ -1,12 +1,12 @@
 # The two commands of the README: `make run` (install + start the development server on :8000)
-# and `make test` (install + run every test). Everything else here serves those two.
+# and `make test` (install + run every test). `make check` is the fast inner loop while coding.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --quiet
 
-.PHONY: install install-dev run test migrate demo
+.PHONY: install install-dev run check test migrate demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ install-dev: $(VENV)/.dev-installed
 run: install
 	ENVIRONMENT=development $(BIN)/flask --app autoapp run --host 127.0.0.1 --port $(PORT)
 
+## The fast inner loop (under 2 minutes): unit tests and the app tests on SQLite; no MariaDB,
+## no podman, no subprocess servers (those are `slow`: tests that start gunicorn or a command)
+check: install-dev
+	$(BIN)/python -m pytest -q -n auto -m "not slow and not container" --backend sqlite $(PYTEST_ARGS)
+
 ## Install everything and run the whole test suite (SQLite and MariaDB)
 test: install-dev
 	bash tests/deploy/install_tools.sh
@@ -36,7 +41,8 @@ test: install-dev
 migrate: install
 	$(BIN)/flask --app autoapp db upgrade
 
-## Offline demo: the stand-in OpenML server on :8081 (real fixtures) and the development server
+## Offline demo: the stand-in OpenML server on :8081 (the real fixtures of tests/fixtures/openml)
+## and the development server
 ## on :$(PORT) talking to it: curl localhost:$(PORT)/api/v1/datasets/2/stats
 demo: install
 	@bash -c 'set -euo pipefail; \

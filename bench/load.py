@@ -110,14 +110,14 @@ def run_wrk(url: str, script: str, seconds: int, connections: int, scratch: Path
 
 
 def scrape(server) -> dict:
-    from tests.metrics_scrape import parse
+    from tests.helpers import parse_metrics
 
-    return parse(server.http("GET", "/metrics").text)
+    return parse_metrics(server.http("GET", "/metrics").text)
 
 
 def confirmed_account(server, mailbox, email: str) -> None:
     """Sign up through the API and confirm with the emailed link, as a user would."""
-    from tests.support.smtp import token_from
+    from tests.helpers import token_from
 
     answer = server.http("POST", "/api/v1/auth/signup",
                          json={"email": email, "password": PASSWORD, "first_name": "B", "last_name": "M"})
@@ -139,31 +139,29 @@ def main() -> None:
 
     from sqlalchemy.engine import make_url
 
-    from tests.metrics_scrape import value
-    from tests.standin_openml import StandinOpenML
-    from tests.support.production import migrate, production_environment, production_gunicorn
-    from tests.support.services import fresh_mariadb_database
-    from tests.support.smtp import running_smtp_server
+    from tests.helpers import fresh_mariadb_database
+    from tests.helpers import metric_value as value
+    from tests.servers import gunicorn, migrate, production_environment, smtp_server, standin_openml_server
 
     with tempfile.TemporaryDirectory(prefix="openml-backend-load-") as scratch_name, \
-            StandinOpenML(host="127.0.0.1", port=0) as openml, \
-            running_smtp_server() as (smtp_port, mailbox), \
+            standin_openml_server() as openml, \
+            smtp_server() as smtp, \
             fresh_mariadb_database("openml_backend_load") as uri:
         scratch = Path(scratch_name)
         database_uri = make_url(uri).set(drivername="mysql").render_as_string(hide_password=False)
         env = production_environment(
             scratch, database_uri, openml.api_url, GUNICORN_WORKERS=str(args.workers),
-            GUNICORN_THREADS=str(args.threads), SMTP_PORT=str(smtp_port), STATS_REFRESH_INTERVAL="0.001",
+            GUNICORN_THREADS=str(args.threads), SMTP_PORT=str(smtp.port), STATS_REFRESH_INTERVAL="0.001",
             LOGIN_MAX_PER_ACCOUNT="5", LOGIN_MAX_PER_ADDRESS="1000000", OPENML_TIMEOUT="30",
         )
         migrate(env)
-        with production_gunicorn(env, scratch / "server.log") as server:
+        with gunicorn(env, scratch / "server.log") as server:
             server.wait_for_children(args.workers, 60)
             for dataset in COLD_DATASETS:
                 answer = server.http("GET", f"/api/v1/datasets/{dataset}/stats", timeout=120)
                 assert answer.status_code == 200, answer.text
-            confirmed_account(server, mailbox, EMAIL)
-            confirmed_account(server, mailbox, TARGET_EMAIL)
+            confirmed_account(server, smtp.mailbox, EMAIL)
+            confirmed_account(server, smtp.mailbox, TARGET_EMAIL)
             limit = int(env["LOGIN_MAX_PER_ACCOUNT"])
             login = "/api/v1/auth/login"
             json_headers = {"Content-Type": "application/json"}

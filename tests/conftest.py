@@ -1,11 +1,18 @@
-"""Fixtures for the whole suite: `app`, `client` and `db` on a real SQLite file and a real MariaDB.
+"""Fixtures for the whole suite: `app`, `client` and `db` on a real SQLite file and a real
+MariaDB; the stand-in OpenML; a capturing SMTP server; starters for subprocess servers.
 
-Every test that uses `app` runs twice, once per database backend. The schema comes from the
-Alembic migrations (upgraded once per backend per run); each test starts from empty tables.
+Every test that uses `app` runs once per database backend (`--backend sqlite` or
+`--backend mariadb` picks one; both by default). The schema comes from the Alembic
+migrations (upgraded once per backend per run); each test starts from empty tables.
+
+Tests that start a subprocess server (through `start_gunicorn` or `spawn`) are marked `slow`
+automatically, so `-m "not slow"` runs without any.
 """
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,18 +23,51 @@ from flask.testing import FlaskClient
 
 from openml_backend import create_app
 from openml_backend.config import TestingConfig
-from tests.fixtures_path import openml_fixtures_dir
-from tests.support.services import fresh_mariadb_database
-
-pytest_plugins = ["tests.plugins.standin"]
+from tests.helpers import fresh_mariadb_database
+from tests.servers import Gunicorn, Mailbox, SmtpServer, gunicorn, smtp_server, standin_openml_server, stop_process
+from tests.standin_openml import StandinOpenML
 
 DATABASE_BACKENDS = ("sqlite", "mariadb")
+# Fixtures that start a process serving on a port: tests using them are `slow`.
+SUBPROCESS_SERVER_FIXTURES = {"start_gunicorn", "spawn"}
+# Fixtures that need MariaDB: deselected by `--backend sqlite`.
+MARIADB_FIXTURES = {"mariadb_database"}
 
 
-@pytest.fixture(scope="session")
-def fixtures_dir() -> Path:
-    """The shared real OpenML fixtures (../shared/fixtures/openml or $OPENML_FIXTURES_DIR)."""
-    return openml_fixtures_dir()
+# --- options and automatic markers ---------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--backend", action="append", choices=DATABASE_BACKENDS, dest="backends",
+                     help="database backend(s) for the app tests (repeatable; default: all)")
+
+
+def selected_backends(config: pytest.Config) -> tuple[str, ...]:
+    return tuple(config.getoption("backends") or DATABASE_BACKENDS)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_uri" in metafunc.fixturenames:
+        metafunc.parametrize("database_uri", selected_backends(metafunc.config), indirect=True, scope="session")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    without_mariadb = "mariadb" not in selected_backends(config)
+    kept, deselected = [], []
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & SUBPROCESS_SERVER_FIXTURES:
+            item.add_marker(pytest.mark.slow)
+        if without_mariadb and (names & MARIADB_FIXTURES or item.get_closest_marker("mariadb")):
+            deselected.append(item)
+        else:
+            kept.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+# --- databases and apps --------------------------------------------------------------------
 
 
 def migrate_to_head(database_uri: str, data_dir: Path) -> None:
@@ -39,9 +79,19 @@ def migrate_to_head(database_uri: str, data_dir: Path) -> None:
         upgrade()
 
 
-@pytest.fixture(scope="session", params=DATABASE_BACKENDS)
+@pytest.fixture
+def mariadb_database() -> Iterator[str]:
+    """A fresh, empty MariaDB database (dropped afterwards): its SQLAlchemy URI (pymysql).
+
+    MariaDB unreachable: fails under CI=true, skips (saying why) elsewhere.
+    """
+    with fresh_mariadb_database() as uri:
+        yield uri
+
+
+@pytest.fixture(scope="session")
 def database_uri(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated database of each backend: a SQLite file, then a fresh MariaDB database."""
+    """A migrated database of the backend `request.param`: a SQLite file or a fresh MariaDB database."""
     scratch = tmp_path_factory.mktemp(f"db-{request.param}")
     if request.param == "sqlite":
         uri = f"sqlite:///{scratch / 'test.db'}"
@@ -64,38 +114,44 @@ def empty_all_tables(app: Flask) -> None:
         db.engine.dispose()
 
 
+def release_app(app: Flask) -> None:
+    """Let the emails `app` queued go out, then close its database connections."""
+    from openml_backend.accounts import emails
+    from openml_backend.extensions import db
+
+    emails.wait_for_pending(10)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.fixture
-def make_app(database_uri: str, tmp_path: Path) -> Callable[..., Flask]:
-    """Build testing apps on the current backend (the first one empties every table).
+def make_app(database_uri: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build testing apps on the current backend (the first one empties every table); each is
+    released (queued emails sent, connections closed) after the test.
 
     `env` adds environment variables (as the deployment would set them); keyword arguments
     override config attributes after they are read.
     """
-
     built: list[Flask] = []
 
     def build(env: dict[str, str] | None = None, **overrides: Any) -> Flask:
-        data_dir = tmp_path / "data"
-        environ = {"DATABASE_URI": database_uri, "DATA_DIR": str(data_dir), **(env or {})}
+        environ = {"DATABASE_URI": database_uri, "DATA_DIR": str(tmp_path / "data"), **(env or {})}
         app = create_app(TestingConfig(environ=environ, **overrides))
         if not built:  # later apps of one test share its database, like workers of one service
             empty_all_tables(app)
         built.append(app)
         return app
 
-    return build
+    yield build
+    for app in built:
+        release_app(app)
 
 
 @pytest.fixture
-def app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+def app(make_app: Callable[..., Flask]) -> Flask:
     """A testing app on a clean database (each backend in turn)."""
-    application = make_app()
-    yield application
-    from openml_backend.extensions import db
-
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    return make_app()
 
 
 @pytest.fixture
@@ -111,3 +167,83 @@ def db(app: Flask) -> Iterator[Any]:
 
     with app.app_context():
         yield database
+
+
+# --- servers in this process ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def standin_openml_session() -> Iterator[StandinOpenML]:
+    """One stand-in OpenML for the session (building its datasets takes about a second)."""
+    with standin_openml_server() as server:
+        yield server
+
+
+@pytest.fixture
+def standin_openml(standin_openml_session: StandinOpenML) -> Iterator[StandinOpenML]:
+    """The session's stand-in OpenML, with the faults a test sets removed afterwards."""
+    standin_openml_session.clear_faults()
+    yield standin_openml_session
+    standin_openml_session.clear_faults()
+
+
+@pytest.fixture
+def openml() -> Iterator[StandinOpenML]:
+    """A stand-in OpenML for this test alone (its faults and request log are its own)."""
+    with standin_openml_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def smtp_session() -> Iterator[SmtpServer]:
+    """One capturing SMTP server (aiosmtpd) for the session."""
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp(smtp_session: SmtpServer) -> SmtpServer:
+    """The session's SMTP server, its mailbox emptied for this test."""
+    smtp_session.mailbox.clear()
+    return smtp_session
+
+
+@pytest.fixture
+def mailbox(smtp: SmtpServer) -> Mailbox:
+    """The mail captured during this test."""
+    return smtp.mailbox
+
+
+@pytest.fixture
+def smtp_settings(smtp: SmtpServer) -> dict[str, Any]:
+    """App config overrides that send mail to the capturing SMTP server."""
+    return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port, "SMTP_TIMEOUT": 2.0,
+            "EMAIL_SERVER": "https://www.openml.test", "FEEDBACK_EMAIL": "feedback@openml.test"}
+
+
+# --- subprocess servers (these make a test `slow`) -----------------------------------------
+
+
+@pytest.fixture
+def start_gunicorn() -> Iterator[Callable[..., Gunicorn]]:
+    """Start docker/entrypoint.sh serving gunicorn: `start_gunicorn(env, log_path, **kwargs)`
+    takes the arguments of `tests.servers.gunicorn` and returns the running server once it
+    answers; every server started is stopped after the test (or by `server.stop()`)."""
+    with contextlib.ExitStack() as stack:
+        yield lambda env, log_path, **kwargs: stack.enter_context(gunicorn(env, log_path, **kwargs))
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start a long-running command: `spawn(argv, **popen_kwargs)` (own process group);
+    every process started is stopped after the test (`stop_process`)."""
+    started: list[subprocess.Popen] = []
+
+    def start(argv: list[str], **kwargs: Any) -> subprocess.Popen:
+        process = subprocess.Popen(argv, start_new_session=True, **kwargs)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        stop_process(process, seconds=15)

@@ -13,9 +13,7 @@ from openml_backend.config import TestingConfig
 from openml_backend.errors import NotFound, ServiceUnavailable
 from openml_backend.extensions import db
 from openml_backend.jsonio import json_response, read_json_object
-
-PROBLEM_KEYS = {"type", "title", "status", "code", "detail", "request_id"}
-
+from tests.helpers import assert_problem
 
 @pytest.fixture
 def probe_app(tmp_path: Path) -> Flask:
@@ -39,19 +37,6 @@ def probe_app(tmp_path: Path) -> Flask:
         raise ServiceUnavailable("Upstream is down.", code="upstream_down", retry_after=30)
 
     return app
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status
-    assert response.mimetype == "application/problem+json"
-    body = response.json
-    assert PROBLEM_KEYS <= set(body)
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["request_id"] == response.headers["X-Request-ID"]
-    text = response.get_data(as_text=True)
-    assert "<html" not in text.lower() and "Traceback" not in text
-    return body
 
 
 def test_unknown_path_is_404(probe_app: Flask) -> None:

@@ -21,8 +21,8 @@ from openml_backend.config import (
     TestingConfig,
     load_config,
 )
+from tests.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 STRONG_APP_KEY = "a" * 16 + "b" * 16 + "c" * 8
 STRONG_JWT_KEY = "d" * 20 + "e" * 20
 

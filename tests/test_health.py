@@ -5,12 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from openml_backend import __version__
-from tests.support.services import free_port
+from tests.servers import free_port
 
 
 def test_health_answers_ok(client: FlaskClient) -> None:

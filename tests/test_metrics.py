@@ -12,10 +12,10 @@ import pytest
 from flask import Flask
 
 from openml_backend import __version__
-from tests.metrics_scrape import parse, total, value
+from tests.helpers import metric_total, metric_value, parse_metrics
 
 IRIS = 61
-IRIS_ROWS = 150  # the iris fixture's row count (../shared/fixtures/openml/datasets/61)
+IRIS_ROWS = 150  # iris has 150 rows (the stand-in regenerates them from scikit-learn)
 UNKNOWN_DATASET = 9901  # the stand-in answers 412 / code 111
 OPENML_ERROR_500 = 9903  # the stand-in answers HTTP 500
 STATS_TEMPLATE = "/api/v1/datasets/<dataset_id>/stats"
@@ -30,7 +30,7 @@ def scrape(app: Flask):
     response = app.test_client().get("/metrics")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/plain; version=")
-    return parse(response.get_data(as_text=True))
+    return parse_metrics(response.get_data(as_text=True))
 
 
 def test_requests_are_counted_by_route_template_never_by_raw_path(stats_app: Flask) -> None:
@@ -43,16 +43,16 @@ def test_requests_are_counted_by_route_template_never_by_raw_path(stats_app: Fla
 
     def delta(status: str, endpoint: str = STATS_TEMPLATE) -> float:
         name = "openml_backend_http_requests_total"
-        return (value(after, name, endpoint=endpoint, method="GET", status=status)
-                - value(before, name, endpoint=endpoint, method="GET", status=status))
+        return (metric_value(after, name, endpoint=endpoint, method="GET", status=status)
+                - metric_value(before, name, endpoint=endpoint, method="GET", status=status))
 
     assert delta("200") == 1 and delta("404") == 1
     assert delta("404", endpoint="<unmatched>") == 1
     paths = {dict(labels).get("endpoint") for _name, labels in after}
     assert not any(str(p).startswith("/no/such") or str(p).endswith(f"/{IRIS}/stats") for p in paths)
     count = "openml_backend_http_request_duration_seconds_count"
-    assert (value(after, count, endpoint=STATS_TEMPLATE, method="GET")
-            - value(before, count, endpoint=STATS_TEMPLATE, method="GET")) == 2
+    assert (metric_value(after, count, endpoint=STATS_TEMPLATE, method="GET")
+            - metric_value(before, count, endpoint=STATS_TEMPLATE, method="GET")) == 2
 
 
 def test_statistics_computation_and_cache_outcomes(stats_app: Flask) -> None:
@@ -64,7 +64,7 @@ def test_statistics_computation_and_cache_outcomes(stats_app: Flask) -> None:
     after = scrape(stats_app)
 
     def delta(name: str, **labels: str) -> float:
-        return value(after, name, **labels) - value(before, name, **labels)
+        return metric_value(after, name, **labels) - metric_value(before, name, **labels)
 
     assert delta("openml_backend_stats_computations_total") == 1
     assert delta("openml_backend_stats_computation_seconds_count") == 1
@@ -81,14 +81,14 @@ def test_openml_fetch_failures_by_kind(stats_app: Flask) -> None:
     assert client.get(f"/api/v1/datasets/{OPENML_ERROR_500}/stats").status_code == 503
     after = scrape(stats_app)
     name = "openml_backend_openml_fetch_failures_total"
-    assert value(after, name, kind="not_found") - value(before, name, kind="not_found") == 1
-    assert value(after, name, kind="unavailable") - value(before, name, kind="unavailable") == 1
-    assert total(after, name) - total(before, name) == 2
+    assert metric_value(after, name, kind="not_found") - metric_value(before, name, kind="not_found") == 1
+    assert metric_value(after, name, kind="unavailable") - metric_value(before, name, kind="unavailable") == 1
+    assert metric_total(after, name) - metric_total(before, name) == 2
 
 
 def test_build_info_names_version_and_environment(app: Flask) -> None:
     samples = scrape(app)
-    assert value(samples, "openml_backend_build_info", version=__version__, environment="testing") == 1
+    assert metric_value(samples, "openml_backend_build_info", version=__version__, environment="testing") == 1
 
 
 def test_metrics_need_no_credentials_and_are_not_cached(app: Flask) -> None:

@@ -12,9 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from tests.support.services import fresh_mariadb_database
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import MIGRATIONS_DIR, REPO_ROOT
 
 
 def flask_db_upgrade(database_uri: str, data_dir: Path) -> subprocess.CompletedProcess:
@@ -46,7 +44,7 @@ def _head_revision() -> str:
     from alembic.script import ScriptDirectory
 
     config = Config()
-    config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     heads = ScriptDirectory.from_config(config).get_heads()
     assert len(heads) == 1, f"migrations must have one head, found {heads}"
     return heads[0]
@@ -61,13 +59,12 @@ def test_upgrade_from_empty_on_sqlite(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
 
 
-def test_upgrade_from_empty_on_mariadb(tmp_path: Path) -> None:
-    with fresh_mariadb_database("openml_backend_migrate") as uri:
-        result = flask_db_upgrade(uri, tmp_path)
-        assert result.returncode == 0, result.stderr
-        assert_schema_matches_models(uri, tmp_path)
-        engine = create_engine(uri)
-        with engine.connect() as connection:
-            charset = connection.exec_driver_sql("SELECT @@character_set_database").scalar()
-        engine.dispose()
-        assert charset == "utf8mb4"
+def test_upgrade_from_empty_on_mariadb(mariadb_database: str, tmp_path: Path) -> None:
+    result = flask_db_upgrade(mariadb_database, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert_schema_matches_models(mariadb_database, tmp_path)
+    engine = create_engine(mariadb_database)
+    with engine.connect() as connection:
+        charset = connection.exec_driver_sql("SELECT @@character_set_database").scalar()
+    engine.dispose()
+    assert charset == "utf8mb4"

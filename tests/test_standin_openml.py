@@ -14,15 +14,13 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 
 import pytest
 
+from tests.paths import REPO_ROOT, openml_fixture
 from tests.standin_openml import FAULT_IDS_DOC, GENERATED_DATASETS, StandinOpenML
-from tests.standin_openml.datasets import fixtures_dir
 
 OML = "{http://openml.org/openml}"
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def fetch(server: StandinOpenML, path: str, method: str = "GET", gzip_ok: bool = False, timeout: float = 10.0):
@@ -70,8 +68,8 @@ def test_anneal_serves_the_fixture_bytes(standin_openml):
     _, _, arff = fetch(standin_openml, "/data/v1/download/2/anneal.arff")
     _, _, features = fetch(standin_openml, "/api/v1/xml/data/features/2")
 
-    assert arff == (fixtures_dir() / "datasets" / "2" / "dataset.arff").read_bytes()
-    assert features == (fixtures_dir() / "datasets" / "2" / "features.xml").read_bytes()
+    assert arff == openml_fixture("datasets", "2", "dataset.arff").read_bytes()
+    assert features == openml_fixture("datasets", "2", "features.xml").read_bytes()
 
 
 def test_features_are_indexed_in_order_and_nominals_list_their_values(standin_openml):
@@ -90,7 +88,7 @@ def test_dexter_features_come_from_the_arff_header(standin_openml):
     _, _, body = fetch(standin_openml, "/api/v1/xml/data/features/4136")
     features = ET.fromstring(body).findall(OML + "feature")
     header_attributes = [
-        line for line in (fixtures_dir() / "datasets" / "dexter" / "dataset.arff").read_text().splitlines()
+        line for line in openml_fixture("datasets", "dexter", "dataset.arff").read_text().splitlines()
         if line.lower().startswith("@attribute")
     ]
 
@@ -136,7 +134,7 @@ def test_errors_are_412_with_an_oml_error_body(standin_openml, dataset_id, code)
 def test_code_352_is_the_fixture_body(standin_openml):
     _, _, body = fetch(standin_openml, "/api/v1/xml/data/9902")
 
-    assert body == (fixtures_dir() / "errors" / "dataset_does_not_exist.xml").read_bytes()
+    assert body == openml_fixture("errors", "dataset_does_not_exist.xml").read_bytes()
 
 
 def test_http_500_fault(standin_openml):
@@ -203,9 +201,9 @@ def test_documented_tables_cover_every_fault_and_generated_id(standin_openml):
     assert set(GENERATED_DATASETS) <= set(standin_openml.catalogue.datasets)
 
 
-def test_cli_serves_until_sigterm():
+def test_cli_serves_until_sigterm(spawn):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    process = subprocess.Popen(
+    process = spawn(
         [sys.executable, "-m", "tests.standin_openml", "--port", "0"],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -221,8 +219,5 @@ def test_cli_serves_until_sigterm():
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=5)
         process.stdout.close()
         process.stderr.close()

@@ -1,6 +1,7 @@
-"""Logout and the login throttle hold across processes: a real gunicorn with 2 sync workers
-against the test database (SQLite file, then MariaDB). Requests are sent concurrently so both
-workers serve them; gunicorn's access log shows which worker answered each one."""
+"""Logout and the login throttle hold across processes: gunicorn with 2 workers (through
+docker/entrypoint.sh and docker/gunicorn.conf.py) against the test database (SQLite file, then
+MariaDB). Requests are sent concurrently so both workers serve them; each worker's own metrics
+file shows which worker answered what."""
 
 from __future__ import annotations
 
@@ -11,17 +12,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from openml_backend.accounts import emails
-from tests.accounts.conftest import PASSWORD
-from tests.support.gunicorn import RunningGunicorn, running_gunicorn
-from tests.support.smtp import Mailbox, token_from
-
-pytestmark = pytest.mark.slow
+from tests.helpers import API, PASSWORD, metric_total, token_from
+from tests.servers import Gunicorn, Mailbox, SmtpServer, environment_for_testing, gunicorn_command_for_testing
 
 WORKERS = 2
 CONCURRENCY = 8
 REQUESTS = 40
-API = "/api/v1"
 
 
 def concurrently(count: int, call: Callable[[int], requests.Response]) -> list[requests.Response]:
@@ -29,11 +25,13 @@ def concurrently(count: int, call: Callable[[int], requests.Response]) -> list[r
         return list(pool.map(call, range(count)))
 
 
-def workers_that_answered(server: RunningGunicorn, path: str, status: int) -> set[int]:
-    return {pid for pid, code, _method, logged_path in server.requests_seen() if logged_path == path and code == status}
+def workers_that_answered(server: Gunicorn, path: str, status: int) -> set[int]:
+    """The PIDs of the workers whose own metrics count an answer `status` to `path`."""
+    return {pid for pid, samples in server.samples_by_worker().items()
+            if metric_total(samples, "openml_backend_http_requests_total", endpoint=path, status=str(status)) > 0}
 
 
-def until_every_worker_answered(server: RunningGunicorn, path: str, status: int,
+def until_every_worker_answered(server: Gunicorn, path: str, status: int,
                                 send: Callable[[], list[requests.Response]], rounds: int = 10) -> list[requests.Response]:
     """Send batches until every worker has answered `path` with `status` (a worker that is still
     booting, or a busy machine, can leave one batch to a single worker); return all answers."""
@@ -46,18 +44,16 @@ def until_every_worker_answered(server: RunningGunicorn, path: str, status: int,
 
 
 @pytest.fixture
-def server(make_app, database_uri: str, smtp_server: tuple[int, Mailbox], tmp_path: Path):
+def server(make_app, database_uri: str, smtp: SmtpServer, tmp_path: Path, start_gunicorn) -> Gunicorn:
     make_app()  # empty tables
-    emails.wait_for_pending(10)
-    smtp_server[1].clear()
-    env = {"SMTP_SERVER": "127.0.0.1", "SMTP_PORT": str(smtp_server[0]), "SMTP_TIMEOUT": "5",
-           "EMAIL_SERVER": "https://www.openml.test", "LOGIN_MAX_PER_ACCOUNT": "5", "LOGIN_MAX_PER_ADDRESS": "1000",
-           "PASSWORD_HASH_COST": "low"}
-    with running_gunicorn(database_uri, tmp_path / "gunicorn", workers=WORKERS, env=env) as running:
-        yield running
+    env = environment_for_testing(
+        tmp_path / "gunicorn", database_uri, SMTP_SERVER="127.0.0.1", SMTP_PORT=str(smtp.port), SMTP_TIMEOUT="5",
+        EMAIL_SERVER="https://www.openml.test", LOGIN_MAX_PER_ACCOUNT="5", LOGIN_MAX_PER_ADDRESS="1000",
+        PASSWORD_HASH_COST="low")
+    return start_gunicorn(env, tmp_path / "gunicorn" / "server.log", command=gunicorn_command_for_testing(WORKERS))
 
 
-def confirmed_login(server: RunningGunicorn, mailbox: Mailbox, email: str) -> dict:
+def confirmed_login(server: Gunicorn, mailbox: Mailbox, email: str) -> dict:
     signup = requests.post(f"{server.url}{API}/auth/signup", timeout=30,
                            json={"email": email, "password": PASSWORD, "first_name": "G", "last_name": "U"})
     assert signup.status_code == 202
@@ -68,8 +64,8 @@ def confirmed_login(server: RunningGunicorn, mailbox: Mailbox, email: str) -> di
     return login.json()
 
 
-def test_logout_holds_across_workers(server: RunningGunicorn, smtp_server: tuple[int, Mailbox]) -> None:
-    pair = confirmed_login(server, smtp_server[1], "everywhere@example.org")
+def test_logout_holds_across_workers(server: Gunicorn, mailbox: Mailbox) -> None:
+    pair = confirmed_login(server, mailbox, "everywhere@example.org")
     headers = {"Authorization": f"Bearer {pair['access_token']}"}
     me = f"{server.url}{API}/users/me"
 
@@ -92,8 +88,8 @@ def test_logout_holds_across_workers(server: RunningGunicorn, smtp_server: tuple
     assert {response.status_code for response in refresh} == {401}
 
 
-def test_login_throttle_holds_across_workers(server: RunningGunicorn, smtp_server: tuple[int, Mailbox]) -> None:
-    confirmed_login(server, smtp_server[1], "hammered@example.org")
+def test_login_throttle_holds_across_workers(server: Gunicorn, mailbox: Mailbox) -> None:
+    confirmed_login(server, mailbox, "hammered@example.org")
     login = f"{server.url}{API}/auth/login"
     wrong = {"email": "hammered@example.org", "password": "wrong password"}
     answers = concurrently(REQUESTS, lambda _i: requests.post(login, json=wrong, timeout=30))

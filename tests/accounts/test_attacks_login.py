@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from openml_backend.accounts.models import User
-from tests.accounts.conftest import API, PASSWORD, Accounts
+from tests.helpers import API, PASSWORD, AccountActions
 
 LIMIT = 5
 GUESSES = 40
@@ -32,7 +32,7 @@ def throttled_app(make_app, smtp_settings):
 
 
 def test_identifier_variants_get_no_guesses_past_the_limit(throttled_app, mailbox) -> None:
-    accounts = Accounts(throttled_app.test_client(), mailbox)
+    accounts = AccountActions(throttled_app.test_client(), mailbox)
     accounts.confirmed_user(VICTIM)
     statuses = []
     for guess in range(GUESSES):
@@ -53,7 +53,7 @@ def test_identifier_variants_get_no_guesses_past_the_limit(throttled_app, mailbo
 
 
 def test_the_limit_counts_per_account_across_email_and_username(throttled_app, mailbox) -> None:
-    accounts = Accounts(throttled_app.test_client(), mailbox)
+    accounts = AccountActions(throttled_app.test_client(), mailbox)
     accounts.confirmed_user(VICTIM)
     from openml_backend.extensions import db
 
@@ -79,7 +79,7 @@ def test_a_username_must_match_the_pattern(client) -> None:
 
 
 def test_the_normal_logins_still_work(throttled_app, mailbox) -> None:
-    accounts = Accounts(throttled_app.test_client(), mailbox)
+    accounts = AccountActions(throttled_app.test_client(), mailbox)
     accounts.confirmed_user(VICTIM)
     # Failures below the limit are forgotten after a success, per identifier and per account.
     for _ in range(LIMIT - 1):

@@ -9,20 +9,20 @@ database throttle, and no profile text goes to an address that confirmed nothing
 from __future__ import annotations
 
 from openml_backend.accounts import emails
-from tests.accounts.conftest import API, Accounts, bearer
-from tests.accounts.test_flows import assert_problem
-from tests.support.smtp import bodies
+from tests.helpers import API, AccountActions, bearer
+from tests.helpers import assert_problem
+from tests.helpers import bodies
 
 TARGET = "someone.else@example.net"
 SPAM = "Cheap pills at spam.example"
 PER_ACCOUNT, PER_RECIPIENT = 4, 6
 
 
-def patch_me(accounts: Accounts, token: str, body: dict):
+def patch_me(accounts: AccountActions, token: str, body: dict):
     return accounts.client.patch(f"{API}/users/me", headers=bearer(token), json=body)
 
 
-def test_a_taken_and_a_free_address_get_the_same_answer(accounts: Accounts) -> None:
+def test_a_taken_and_a_free_address_get_the_same_answer(accounts: AccountActions) -> None:
     accounts.confirmed_user("owner@example.org")
     accounts.confirmed_user("prober.one@example.org")
     accounts.confirmed_user("prober.two@example.org")
@@ -44,7 +44,7 @@ def test_a_taken_and_a_free_address_get_the_same_answer(accounts: Accounts) -> N
 
 def test_forty_patches_deliver_at_most_the_per_account_limit(make_app, smtp_settings, mailbox) -> None:
     app = make_app(**smtp_settings, EMAIL_MAX_PER_ACCOUNT=PER_ACCOUNT, EMAIL_MAX_PER_RECIPIENT=PER_RECIPIENT)
-    accounts = Accounts(app.test_client(), mailbox)
+    accounts = AccountActions(app.test_client(), mailbox)
     accounts.confirmed_user("spammer@example.org")
     token = accounts.login("spammer@example.org")["access_token"]
     statuses = [patch_me(accounts, token, {"first_name": SPAM, "email": TARGET if i % 2 else "other@example.net"}
@@ -61,7 +61,7 @@ def test_forty_patches_deliver_at_most_the_per_account_limit(make_app, smtp_sett
 
 def test_many_accounts_deliver_at_most_the_per_recipient_limit(make_app, smtp_settings, mailbox) -> None:
     app = make_app(**smtp_settings, EMAIL_MAX_PER_ACCOUNT=PER_ACCOUNT, EMAIL_MAX_PER_RECIPIENT=PER_RECIPIENT)
-    accounts = Accounts(app.test_client(), mailbox)
+    accounts = AccountActions(app.test_client(), mailbox)
     statuses = []
     for n in range(4):
         accounts.confirmed_user(f"spammer{n}@example.org")
@@ -78,7 +78,7 @@ def test_many_accounts_deliver_at_most_the_per_recipient_limit(make_app, smtp_se
 
 def test_forgot_resend_and_signup_are_limited_per_recipient(make_app, smtp_settings, mailbox) -> None:
     app = make_app(**smtp_settings, EMAIL_MAX_PER_RECIPIENT=PER_RECIPIENT)
-    accounts = Accounts(app.test_client(), mailbox)
+    accounts = AccountActions(app.test_client(), mailbox)
     accounts.signup("unconfirmed@example.org", first_name=SPAM)
     known = [accounts.post("/auth/confirm/resend", {"email": "Unconfirmed@example.org"}).status_code
              for _ in range(10)]

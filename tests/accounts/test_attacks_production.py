@@ -7,7 +7,6 @@ while the real address answered 429). Requests go concurrently, so every worker 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,9 +14,8 @@ import pytest
 import requests
 from sqlalchemy.engine import make_url
 
-from tests.support.production import migrate, production_environment, production_gunicorn
-from tests.support.services import fresh_mariadb_database
-from tests.support.smtp import Mailbox, running_smtp_server, token_from
+from tests.helpers import token_from
+from tests.servers import SmtpServer, migrate, production_environment
 
 pytestmark = pytest.mark.slow
 
@@ -33,42 +31,37 @@ VARIANTS = ([{"email": VICTIM}] + [{"username": VICTIM + " " * spaces} for space
 
 
 @pytest.fixture
-def mariadb_uri() -> Iterator[str]:
+def mariadb_uri(mariadb_database: str) -> str:
     """A fresh MariaDB database, written as the prod Secret writes it (plain mysql://)."""
-    with fresh_mariadb_database("openml_backend_attacks") as uri:
-        yield make_url(uri).set(drivername="mysql").render_as_string(hide_password=False)
+    return make_url(mariadb_database).set(drivername="mysql").render_as_string(hide_password=False)
 
 
-@pytest.fixture
-def mail() -> Iterator[tuple[int, Mailbox]]:
-    with running_smtp_server() as server:
-        yield server
-
-
-def test_identifier_variants_do_not_escape_the_limit_in_production(mariadb_uri: str, mail, tmp_path: Path) -> None:
-    port, mailbox = mail
-    env = production_environment(tmp_path, mariadb_uri, UNUSED_OPENML, SMTP_PORT=str(port),
+def test_identifier_variants_do_not_escape_the_limit_in_production(
+    mariadb_uri: str, smtp: SmtpServer, start_gunicorn, tmp_path: Path
+) -> None:
+    mailbox = smtp.mailbox
+    env = production_environment(tmp_path, mariadb_uri, UNUSED_OPENML, SMTP_PORT=str(smtp.port),
                                  LOGIN_MAX_PER_ACCOUNT=str(LIMIT), LOGIN_MAX_PER_ADDRESS="10000")
     migrate(env)
-    with production_gunicorn(env, tmp_path / "server.log") as server:
-        signup = server.http("POST", f"{API}/auth/signup",
-                             json={"email": VICTIM, "password": PASSWORD, "first_name": "F", "last_name": "K"})
-        assert signup.status_code == 202, signup.text
-        token = token_from(mailbox.wait_for(VICTIM, timeout=30)[-1])
-        assert server.http("POST", f"{API}/auth/confirm", json={"token": token}).status_code == 200
+    server = start_gunicorn(env, tmp_path / "server.log")
+    signup = server.http("POST", f"{API}/auth/signup",
+                         json={"email": VICTIM, "password": PASSWORD, "first_name": "F", "last_name": "K"})
+    assert signup.status_code == 202, signup.text
+    token = token_from(mailbox.wait_for(VICTIM, timeout=30)[-1])
+    assert server.http("POST", f"{API}/auth/confirm", json={"token": token}).status_code == 200
 
-        def guess(number: int) -> requests.Response:
-            body = {**VARIANTS[number % len(VARIANTS)], "password": f"wrong guess {number}"}
-            return server.http("POST", f"{API}/auth/login", json=body)
+    def guess(number: int) -> requests.Response:
+        body = {**VARIANTS[number % len(VARIANTS)], "password": f"wrong guess {number}"}
+        return server.http("POST", f"{API}/auth/login", json=body)
 
-        with ThreadPoolExecutor(8) as pool:
-            statuses = [response.status_code for response in pool.map(guess, range(GUESSES))]
-        assert set(statuses) <= {400, 401, 429}, statuses
-        assert statuses.count(401) == LIMIT, statuses  # was 37 of 40
+    with ThreadPoolExecutor(8) as pool:
+        statuses = [response.status_code for response in pool.map(guess, range(GUESSES))]
+    assert set(statuses) <= {400, 401, 429}, statuses
+    assert statuses.count(401) == LIMIT, statuses  # was 37 of 40
 
-        for variant in VARIANTS:
-            answer = server.http("POST", f"{API}/auth/login", json={**variant, "password": PASSWORD})
-            assert answer.status_code in (400, 429), (variant, answer.status_code)
-            assert "access_token" not in answer.text
-        real = server.http("POST", f"{API}/auth/login", json={"email": VICTIM, "password": PASSWORD})
-        assert real.status_code == 429 and real.json()["code"] == "too_many_attempts"
+    for variant in VARIANTS:
+        answer = server.http("POST", f"{API}/auth/login", json={**variant, "password": PASSWORD})
+        assert answer.status_code in (400, 429), (variant, answer.status_code)
+        assert "access_token" not in answer.text
+    real = server.http("POST", f"{API}/auth/login", json={"email": VICTIM, "password": PASSWORD})
+    assert real.status_code == 429 and real.json()["code"] == "too_many_attempts"

@@ -14,9 +14,9 @@ import time
 import pytest
 
 from openml_backend.accounts import emails
-from tests.accounts.conftest import API, PASSWORD, Accounts, bearer
-from tests.accounts.test_flows import assert_problem
-from tests.support.smtp import bodies, token_from
+from tests.helpers import API, PASSWORD, AccountActions, bearer
+from tests.helpers import assert_problem
+from tests.helpers import bodies, token_from
 
 VICTIM = "victim@example.org"
 ATTACKER = "attacker@evil.example"
@@ -31,20 +31,20 @@ def old_logins_app(make_app, smtp_settings):
     return make_app(**smtp_settings, REAUTH_SECONDS=0)
 
 
-def patch_me(accounts: Accounts, token: str, body: dict):
+def patch_me(accounts: AccountActions, token: str, body: dict):
     return accounts.client.patch(f"{API}/users/me", headers=bearer(token), json=body)
 
 
-def change_password(accounts: Accounts, token: str, body: dict):
+def change_password(accounts: AccountActions, token: str, body: dict):
     return accounts.client.put(f"{API}/users/me/password", headers=bearer(token), json=body)
 
 
-def api_key(accounts: Accounts, token: str):
+def api_key(accounts: AccountActions, token: str):
     return accounts.client.get(f"{API}/users/me/api-key", headers=bearer(token))
 
 
 def test_a_stolen_token_cannot_change_the_email_or_touch_the_api_key(old_logins_app, mailbox) -> None:
-    accounts = Accounts(old_logins_app.test_client(), mailbox)
+    accounts = AccountActions(old_logins_app.test_client(), mailbox)
     accounts.confirmed_user(VICTIM)
     stolen = accounts.login(VICTIM)["access_token"]
 
@@ -69,7 +69,7 @@ def test_a_recent_login_stands_in_for_the_password(make_app, smtp_settings, mail
     from openml_backend.extensions import db
 
     app = make_app(**smtp_settings)  # REAUTH_SECONDS default: 300
-    accounts = Accounts(app.test_client(), mailbox)
+    accounts = AccountActions(app.test_client(), mailbox)
     accounts.confirmed_user(VICTIM)
     with app.app_context():
         user = db.session.query(User).one()
@@ -86,7 +86,7 @@ def test_a_recent_login_stands_in_for_the_password(make_app, smtp_settings, mail
 
 @pytest.mark.parametrize("victim_acts", ["password change", "logout-all", "reset"])
 def test_the_victims_response_kills_the_pending_change(old_logins_app, mailbox, victim_acts: str) -> None:
-    accounts = Accounts(old_logins_app.test_client(), mailbox)
+    accounts = AccountActions(old_logins_app.test_client(), mailbox)
     accounts.confirmed_user(VICTIM)
     # The attacker holds a token and (phished) the password, and asks for their own address.
     attacker_token = accounts.login(VICTIM)["access_token"]
@@ -115,7 +115,7 @@ def test_the_victims_response_kills_the_pending_change(old_logins_app, mailbox, 
 
 
 def test_a_completed_takeover_is_undone_from_the_old_address(old_logins_app, mailbox) -> None:
-    accounts = Accounts(old_logins_app.test_client(), mailbox)
+    accounts = AccountActions(old_logins_app.test_client(), mailbox)
     accounts.confirmed_user(VICTIM)
     # A victim's reset link, outstanding while the address changes.
     assert accounts.post("/auth/password/forgot", {"email": VICTIM}).status_code == 202
@@ -161,7 +161,7 @@ def test_undo_link_expires_after_the_configured_days(make_app, smtp_settings, ma
     from openml_backend.extensions import db
 
     app = make_app(**smtp_settings, EMAIL_CHANGE_UNDO_DAYS=3)
-    accounts = Accounts(app.test_client(), mailbox)
+    accounts = AccountActions(app.test_client(), mailbox)
     accounts.confirmed_user(VICTIM)
     patch_me(accounts, accounts.login(VICTIM)["access_token"], {"email": "moved@example.org"})
     assert accounts.post("/auth/confirm", {"token": accounts.last_token("moved@example.org")}).status_code == 200
@@ -180,7 +180,7 @@ def test_undo_link_expires_after_the_configured_days(make_app, smtp_settings, ma
 
 def test_reset_and_password_change_rotate_the_api_key_when_asked(make_app, smtp_settings, mailbox) -> None:
     app = make_app(**smtp_settings)
-    accounts = Accounts(app.test_client(), mailbox)
+    accounts = AccountActions(app.test_client(), mailbox)
     accounts.confirmed_user(VICTIM)
 
     def key() -> str:
@@ -213,7 +213,7 @@ def test_reset_and_password_change_rotate_the_api_key_when_asked(make_app, smtp_
     assert key() == third
 
 
-def test_a_reset_link_dies_when_the_address_changes(accounts: Accounts) -> None:
+def test_a_reset_link_dies_when_the_address_changes(accounts: AccountActions) -> None:
     accounts.confirmed_user(VICTIM)
     assert accounts.post("/auth/password/forgot", {"email": VICTIM}).status_code == 202
     reset = accounts.last_token(VICTIM, 2)
@@ -224,7 +224,7 @@ def test_a_reset_link_dies_when_the_address_changes(accounts: Accounts) -> None:
     accounts.login("moved@example.org")
 
 
-def test_undo_does_not_take_an_address_another_account_now_has(accounts: Accounts) -> None:
+def test_undo_does_not_take_an_address_another_account_now_has(accounts: AccountActions) -> None:
     accounts.confirmed_user(VICTIM)
     patch_me(accounts, accounts.login(VICTIM)["access_token"], {"email": "moved@example.org"})
     assert accounts.post("/auth/confirm", {"token": accounts.last_token("moved@example.org")}).status_code == 200
@@ -237,7 +237,7 @@ def test_undo_does_not_take_an_address_another_account_now_has(accounts: Account
     accounts.login(VICTIM)
 
 
-def test_confirming_an_address_taken_meanwhile_is_a_conflict(accounts: Accounts) -> None:
+def test_confirming_an_address_taken_meanwhile_is_a_conflict(accounts: AccountActions) -> None:
     accounts.confirmed_user(VICTIM)
     patch_me(accounts, accounts.login(VICTIM)["access_token"], {"email": "wanted@example.org"})
     link = accounts.last_token("wanted@example.org")

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from openml_backend.accounts import emails
-from tests.accounts.conftest import API, Accounts
+from tests.helpers import API, AccountActions
 
 SAMPLES = 40
 LOWER, UPPER = 0.75, 1.35
@@ -26,7 +26,7 @@ def test_known_and_unknown_addresses_take_the_same_time(make_app, smtp_settings,
                                                         known: str) -> None:
     limits = {name: 10_000 for name in ("EMAIL_MAX_PER_ADDRESS", "EMAIL_MAX_PER_RECIPIENT", "EMAIL_MAX_PER_ACCOUNT")}
     app = make_app(**smtp_settings, **limits)
-    accounts = Accounts(app.test_client(), mailbox)
+    accounts = AccountActions(app.test_client(), mailbox)
     accounts.confirmed_user("known.confirmed@example.org")
     accounts.signup("known.unconfirmed@example.org")
     emails.wait_for_pending(10)

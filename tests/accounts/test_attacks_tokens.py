@@ -7,13 +7,13 @@ from __future__ import annotations
 import jwt as pyjwt
 import pytest
 
-from tests.accounts.conftest import API, Accounts, bearer
-from tests.accounts.test_flows import assert_problem
+from tests.helpers import API, AccountActions, bearer
+from tests.helpers import assert_problem
 from tests.accounts.test_token_attacks import TESTING_JWT_KEY
 
 
 @pytest.fixture
-def claims(accounts: Accounts) -> dict:
+def claims(accounts: AccountActions) -> dict:
     accounts.confirmed_user("holder@example.org")
     token = accounts.login("holder@example.org")["access_token"]
     return pyjwt.decode(token, TESTING_JWT_KEY, algorithms=["HS256"])
@@ -24,7 +24,7 @@ def forged(claims: dict, **changes) -> str:
     return pyjwt.encode(payload, TESTING_JWT_KEY, algorithm="HS256")
 
 
-def test_the_untouched_claims_are_accepted(accounts: Accounts, claims: dict) -> None:
+def test_the_untouched_claims_are_accepted(accounts: AccountActions, claims: dict) -> None:
     # Guards the tests below: re-signing the same claims gives a working token.
     assert accounts.me(forged(claims, jti="another-id")).status_code == 200
 
@@ -36,7 +36,7 @@ def test_the_untouched_claims_are_accepted(accounts: Accounts, claims: dict) -> 
     pytest.param({"type": None}, id="no type"),
     pytest.param({"type": None, "exp": None}, id="neither"),
 ])
-def test_tokens_without_exp_or_with_an_unknown_type_are_refused(accounts: Accounts, claims: dict,
+def test_tokens_without_exp_or_with_an_unknown_type_are_refused(accounts: AccountActions, claims: dict,
                                                                 changes: dict) -> None:
     token = forged(claims, jti="forged-id", **changes)
     for method, path in (("GET", "/users/me"), ("GET", "/users/me/api-key"), ("POST", "/auth/logout-all")):

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.accounts.conftest import API, PASSWORD, Accounts, bearer
+from tests.helpers import API, PASSWORD, AccountActions, bearer
 
 HUGE = 64 * 1024 + 1  # one byte over the default MAX_CONTENT_LENGTH
 
@@ -122,7 +122,7 @@ SPECIFIC = [
 
 
 @pytest.mark.parametrize(("endpoint", "body", "raw", "status", "code"), generated_cases() + SPECIFIC)
-def test_bad_input(accounts: Accounts, endpoint: Endpoint, body: Any, raw: bytes | None, status: int,
+def test_bad_input(accounts: AccountActions, endpoint: Endpoint, body: Any, raw: bytes | None, status: int,
                    code: str | None) -> None:
     headers = {}
     if endpoint.authenticated:
@@ -144,7 +144,7 @@ def test_bad_input(accounts: Accounts, endpoint: Endpoint, body: Any, raw: bytes
     assert accounts.post("/auth/login", {"email": "nobody@example.org", "password": PASSWORD}).status_code == 401
 
 
-def test_sql_looking_name_is_stored_verbatim(accounts: Accounts) -> None:
+def test_sql_looking_name_is_stored_verbatim(accounts: AccountActions) -> None:
     accounts.confirmed_user("robert@example.org")
     access = accounts.login("robert@example.org")["access_token"]
     response = accounts.client.patch(f"{API}/users/me", headers=bearer(access),
@@ -154,7 +154,7 @@ def test_sql_looking_name_is_stored_verbatim(accounts: Accounts) -> None:
     assert (me["first_name"], me["last_name"]) == (SQL, "Tables 李")
 
 
-def test_wrong_content_type_is_415(accounts: Accounts) -> None:
+def test_wrong_content_type_is_415(accounts: AccountActions) -> None:
     response = accounts.client.post(f"{API}/auth/login", data="email=a&password=b",
                                     content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415

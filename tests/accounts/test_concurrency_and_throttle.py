@@ -13,9 +13,8 @@ import pytest
 from openml_backend import create_app
 from openml_backend.accounts import emails
 from openml_backend.config import TestingConfig
-from tests.accounts.conftest import API, PASSWORD, Accounts
-from tests.support.services import free_port
-from tests.support.smtp import token_from
+from tests.helpers import API, PASSWORD, AccountActions, token_from
+from tests.servers import free_port
 
 THREADS = 8
 
@@ -47,7 +46,7 @@ def test_concurrent_signups_with_one_address_create_one_account(make_app, smtp_s
 
     # More signups to one address than EMAIL_MAX_PER_RECIPIENT allows by default.
     app = make_app(**smtp_settings, EMAIL_MAX_PER_RECIPIENT=THREADS)
-    accounts = Accounts(app.test_client(), mailbox)
+    accounts = AccountActions(app.test_client(), mailbox)
 
     body = {"email": "race@example.org", "password": PASSWORD, "first_name": "R", "last_name": "C"}
     statuses = run_together(THREADS, lambda i: app.test_client().post(
@@ -64,7 +63,7 @@ def test_concurrent_signups_with_one_address_create_one_account(make_app, smtp_s
     accounts.login("race@example.org")
 
 
-def test_concurrent_refresh_with_one_token_lets_one_through(app, accounts: Accounts) -> None:
+def test_concurrent_refresh_with_one_token_lets_one_through(app, accounts: AccountActions) -> None:
     accounts.confirmed_user("racer@example.org")
     refresh_token = accounts.login("racer@example.org")["refresh_token"]
     responses = run_together(4, lambda i: app.test_client().post(
@@ -76,7 +75,7 @@ def test_concurrent_refresh_with_one_token_lets_one_through(app, accounts: Accou
 
 def test_login_throttle_per_account(make_app, smtp_settings, mailbox) -> None:
     app = make_app(**smtp_settings, LOGIN_MAX_PER_ACCOUNT=3, LOGIN_MAX_PER_ADDRESS=100)
-    accounts = Accounts(app.test_client(), mailbox)
+    accounts = AccountActions(app.test_client(), mailbox)
     accounts.confirmed_user("target@example.org")
     wrong = {"email": "target@example.org", "password": "wrong password"}
     assert [accounts.post("/auth/login", wrong).status_code for _ in range(3)] == [401] * 3

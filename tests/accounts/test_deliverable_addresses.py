@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from openml_backend.accounts.models import User
-from tests.accounts.conftest import PASSWORD, Accounts
+from tests.helpers import PASSWORD, AccountActions
 
 UNDELIVERABLE = ["é@example.org", "ünïcode.name@example.org", "ada@bücher.example", "a@bad..example.org",
                  "a@" + "x" * 64 + ".org", "a@exa\x00mple.org", "a@example.o\x1frg", "a<b>@example.org",
@@ -20,7 +20,7 @@ UNDELIVERABLE = ["é@example.org", "ünïcode.name@example.org", "ada@bücher.ex
 
 
 @pytest.mark.parametrize("address", UNDELIVERABLE)
-def test_signup_refuses_an_undeliverable_address_without_storing_it(accounts: Accounts, db, address: str) -> None:
+def test_signup_refuses_an_undeliverable_address_without_storing_it(accounts: AccountActions, db, address: str) -> None:
     response = accounts.signup(address)
     assert response.status_code == 400, response.get_data(as_text=True)
     assert response.json["code"] == "invalid_fields"
@@ -30,7 +30,7 @@ def test_signup_refuses_an_undeliverable_address_without_storing_it(accounts: Ac
 
 @pytest.mark.parametrize("path,extra", [("/auth/confirm/resend", {}), ("/auth/password/forgot", {}),
                                         ("/feedback", {"message": "hello"})])
-def test_every_address_field_refuses_a_non_ascii_local_part(accounts: Accounts, path: str, extra: dict) -> None:
+def test_every_address_field_refuses_a_non_ascii_local_part(accounts: AccountActions, path: str, extra: dict) -> None:
     response = accounts.post(path, {"email": "josé@example.org", **extra})
     assert response.status_code == 400
     assert response.json["code"] == "invalid_fields"
@@ -38,7 +38,7 @@ def test_every_address_field_refuses_a_non_ascii_local_part(accounts: Accounts, 
 
 @pytest.mark.parametrize("address", ["O'Hara+tag@Example.ORG", "ada@xn--bcher-kva.example",
                                      "a.b-c_d@sub-1.example.co", "x@" + "y" * 63 + ".org"])
-def test_deliverable_addresses_get_their_email(accounts: Accounts, address: str) -> None:
+def test_deliverable_addresses_get_their_email(accounts: AccountActions, address: str) -> None:
     assert accounts.signup(address, PASSWORD).status_code == 202
     token = accounts.last_token(address.lower())
     assert accounts.post("/auth/confirm", {"token": token}).status_code == 200

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from openml_backend.accounts import emails
-from tests.accounts.conftest import PASSWORD, Accounts
-from tests.support.services import free_port
-from tests.support.smtp import running_smtp_server, silent_smtp_server
+from tests.helpers import PASSWORD, AccountActions
+from tests.servers import free_port, silent_smtp_server, smtp_server
 
 SMTP_TIMEOUT = 2.0
 
@@ -60,9 +59,9 @@ def test_signup_survives_broken_smtp_and_resend_works_afterwards(make_app, capsy
     assert "token=" not in logged
 
     # Mail is back: resend sends a link that confirms the account created during the outage.
-    with running_smtp_server() as (port, mailbox):
-        app.config["MAIL_PORT"] = port
-        accounts = Accounts(app.test_client(), mailbox)
+    with smtp_server() as smtp:
+        app.config["MAIL_PORT"] = smtp.port
+        accounts = AccountActions(app.test_client(), smtp.mailbox)
         assert accounts.post("/auth/confirm/resend", {"email": "unlucky@example.org"}).status_code == 202
         token = accounts.last_token("unlucky@example.org")
         assert accounts.post("/auth/confirm", {"token": token}).status_code == 200

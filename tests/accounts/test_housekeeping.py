@@ -9,7 +9,7 @@ import pytest
 from openml_backend import create_app
 from openml_backend.accounts import emails
 from openml_backend.config import ConfigError, ProductionConfig, TestingConfig
-from tests.accounts.conftest import API, PASSWORD, Accounts, bearer
+from tests.helpers import API, PASSWORD, AccountActions, bearer
 
 PRODUCTION_ENV = {"APP_SECRET_KEY": "p" * 40, "JWT_SECRET_KEY": "j" * 40,
                   "DATABASE_URI": "mysql://user:pw@db:3306/openml"}
@@ -46,7 +46,7 @@ def test_settings_from_the_environment() -> None:
     assert config.FEEDBACK_EMAIL == "f@x.org"
 
 
-def test_prune_command_deletes_only_expired_rows(app, accounts: Accounts, db) -> None:
+def test_prune_command_deletes_only_expired_rows(app, accounts: AccountActions, db) -> None:
     from openml_backend.accounts.models import EmailToken, RevokedToken, ThrottleCounter, utcnow
 
     accounts.confirmed_user("prune@example.org")
@@ -85,22 +85,22 @@ def test_login_upgrades_a_hash_made_with_other_parameters(make_app, smtp_setting
     from openml_backend.accounts.models import User
 
     cheap = make_app(**smtp_settings)
-    Accounts(cheap.test_client(), mailbox).confirmed_user("upgrade@example.org")
+    AccountActions(cheap.test_client(), mailbox).confirmed_user("upgrade@example.org")
     # A second app on the same database (make_app would empty the tables).
     strong = create_app(TestingConfig(environ={"DATABASE_URI": cheap.config["SQLALCHEMY_DATABASE_URI"],
                                                "DATA_DIR": cheap.config["DATA_DIR"]},
                                       **smtp_settings, PASSWORD_HASH_COST="production"))
     with strong.app_context():
         assert extract_parameters(db.session.query(User).one().password_hash).memory_cost == 1024
-    Accounts(strong.test_client(), mailbox).login("upgrade@example.org")
+    AccountActions(strong.test_client(), mailbox).login("upgrade@example.org")
     with strong.app_context():
         stored = db.session.query(User).one().password_hash
         db.engine.dispose()
     assert extract_parameters(stored).memory_cost == 65536
-    Accounts(strong.test_client(), mailbox).login("upgrade@example.org")
+    AccountActions(strong.test_client(), mailbox).login("upgrade@example.org")
 
 
-def test_no_password_token_or_api_key_reaches_the_logs(accounts: Accounts, capsys) -> None:
+def test_no_password_token_or_api_key_reaches_the_logs(accounts: AccountActions, capsys) -> None:
     secret_password = "Sup3r-Secret-Passphrase"
     accounts.signup("quiet@example.org", password=secret_password)
     confirm_token = accounts.last_token("quiet@example.org")

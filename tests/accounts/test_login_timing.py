@@ -10,7 +10,9 @@ from __future__ import annotations
 import statistics
 import time
 
-from tests.accounts.conftest import API, Accounts
+import pytest
+
+from tests.helpers import API, AccountActions
 
 ROUNDS = 5
 
@@ -26,10 +28,11 @@ def median_seconds(client, body: dict) -> float:
     return statistics.median(durations)
 
 
+@pytest.mark.slow  # many logins with production-cost password hashing
 def test_unknown_user_and_wrong_password_cost_the_same(make_app, smtp_settings, mailbox) -> None:
     app = make_app(**smtp_settings, PASSWORD_HASH_COST="production", LOGIN_MAX_PER_ACCOUNT=100,
                    LOGIN_MAX_PER_ADDRESS=100)
-    accounts = Accounts(app.test_client(), mailbox)
+    accounts = AccountActions(app.test_client(), mailbox)
     accounts.confirmed_user("timed@example.org")
     wrong_password = median_seconds(accounts.client, {"email": "timed@example.org", "password": "wrong password"})
     unknown_user = median_seconds(accounts.client, {"email": "nobody@example.org", "password": "wrong password"})
@@ -45,7 +48,7 @@ def test_production_hashes_are_argon2id_with_the_documented_parameters(make_app,
     from openml_backend.accounts.models import User
 
     app = make_app(**smtp_settings, PASSWORD_HASH_COST="production")
-    accounts = Accounts(app.test_client(), mailbox)
+    accounts = AccountActions(app.test_client(), mailbox)
     accounts.confirmed_user("params@example.org")
     with app.app_context():
         stored = db.session.query(User).one().password_hash

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.accounts.conftest import Accounts
+from tests.helpers import AccountActions
 
 RFC3339_UTC_SUFFIX = "Z"
 
 
-def test_profile_timestamps_carry_utc(accounts: Accounts) -> None:
+def test_profile_timestamps_carry_utc(accounts: AccountActions) -> None:
     before = datetime.now(UTC) - timedelta(seconds=5)
     accounts.confirmed_user("clock@example.org")
     profile = accounts.me(accounts.login("clock@example.org")["access_token"]).json

@@ -18,8 +18,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 from flask import Flask
 
 from openml_backend.accounts import emails
-from tests.accounts.conftest import API, PASSWORD, Accounts, bearer
-from tests.accounts.test_flows import assert_problem
+from tests.helpers import API, PASSWORD, AccountActions, assert_problem, bearer
 
 TESTING_JWT_KEY = "testing-jwt-secret-key-0123456789abcdef"  # TestingConfig's default
 
@@ -35,7 +34,7 @@ def parts(token: str) -> tuple[dict, dict]:
 
 
 @pytest.fixture
-def session(accounts: Accounts) -> dict:
+def session(accounts: AccountActions) -> dict:
     accounts.confirmed_user("victim@example.org")
     accounts.confirmed_user("attacker@example.org")
     return {"victim": accounts.login("victim@example.org"), "attacker": accounts.login("attacker@example.org")}
@@ -48,7 +47,7 @@ def test_the_key_in_tests_is_the_app_key(app: Flask, session: dict) -> None:
     assert decoded["type"] == "access"
 
 
-def test_missing_and_malformed_authorization(accounts: Accounts) -> None:
+def test_missing_and_malformed_authorization(accounts: AccountActions) -> None:
     assert_problem(accounts.client.get(f"{API}/users/me"), 401, "missing_token")
     for header in ("Bearer", "Bearer not.a.jwt", "Basic dXNlcjpwYXNz", "Bearer " + "a" * 5000):
         response = accounts.client.get(f"{API}/users/me", headers={"Authorization": header})
@@ -57,34 +56,34 @@ def test_missing_and_malformed_authorization(accounts: Accounts) -> None:
         assert response.json["code"] in ("missing_token", "invalid_token")
 
 
-def test_token_in_query_string_or_cookie_is_ignored(accounts: Accounts, session: dict) -> None:
+def test_token_in_query_string_or_cookie_is_ignored(accounts: AccountActions, session: dict) -> None:
     token = session["victim"]["access_token"]
     assert_problem(accounts.client.get(f"{API}/users/me?jwt={token}"), 401, "missing_token")
     accounts.client.set_cookie("access_token_cookie", token)
     assert_problem(accounts.client.get(f"{API}/users/me"), 401, "missing_token")
 
 
-def test_tampered_signature(accounts: Accounts, session: dict) -> None:
+def test_tampered_signature(accounts: AccountActions, session: dict) -> None:
     header, payload, signature = session["victim"]["access_token"].split(".")
     flipped = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
     assert_problem(accounts.me(f"{header}.{payload}.{flipped}"), 401, "invalid_token")
 
 
-def test_tampered_payload_with_original_signature(accounts: Accounts, session: dict) -> None:
+def test_tampered_payload_with_original_signature(accounts: AccountActions, session: dict) -> None:
     victim_claims = parts(session["victim"]["access_token"])[1]
     header, _payload, signature = session["attacker"]["access_token"].split(".")
     forged = f"{header}.{b64(victim_claims)}.{signature}"
     assert_problem(accounts.me(forged), 401, "invalid_token")
 
 
-def test_alg_none(accounts: Accounts, session: dict) -> None:
+def test_alg_none(accounts: AccountActions, session: dict) -> None:
     _header, claims = parts(session["victim"]["access_token"])
     for alg in ("none", "None", "NONE"):
         unsigned = f"{b64({'alg': alg, 'typ': 'JWT'})}.{b64(claims)}."
         assert_problem(accounts.me(unsigned), 401, "invalid_token")
 
 
-def test_other_key_and_other_algorithm(accounts: Accounts, session: dict) -> None:
+def test_other_key_and_other_algorithm(accounts: AccountActions, session: dict) -> None:
     _header, claims = parts(session["victim"]["access_token"])
     other_key = pyjwt.encode(claims, "a-completely-different-secret-key-0123456789", algorithm="HS256")
     assert_problem(accounts.me(other_key), 401, "invalid_token")
@@ -97,7 +96,7 @@ def test_other_key_and_other_algorithm(accounts: Accounts, session: dict) -> Non
 
 def test_expired_access_token(make_app, smtp_settings, mailbox) -> None:
     app = make_app(**smtp_settings, JWT_ACCESS_TOKEN_EXPIRES=timedelta(seconds=1))
-    accounts = Accounts(app.test_client(), mailbox)
+    accounts = AccountActions(app.test_client(), mailbox)
     accounts.confirmed_user("late@example.org")
     pair = accounts.login("late@example.org")
     assert accounts.me(pair["access_token"]).status_code == 200
@@ -110,12 +109,12 @@ def test_expired_access_token(make_app, smtp_settings, mailbox) -> None:
     emails.wait_for_pending(10)
 
 
-def test_refresh_token_used_as_access_token_and_the_reverse(accounts: Accounts, session: dict) -> None:
+def test_refresh_token_used_as_access_token_and_the_reverse(accounts: AccountActions, session: dict) -> None:
     assert_problem(accounts.me(session["victim"]["refresh_token"]), 401, "wrong_token_type")
     assert_problem(accounts.post("/auth/refresh", token=session["victim"]["access_token"]), 401, "wrong_token_type")
 
 
-def test_revoked_access_token(accounts: Accounts, session: dict) -> None:
+def test_revoked_access_token(accounts: AccountActions, session: dict) -> None:
     access = session["victim"]["access_token"]
     assert accounts.post("/auth/logout", token=access).status_code == 200
     for path in ("/users/me", "/users/me/api-key"):
@@ -125,7 +124,7 @@ def test_revoked_access_token(accounts: Accounts, session: dict) -> None:
     assert accounts.me(session["attacker"]["access_token"]).status_code == 200
 
 
-def test_reused_refresh_token_is_refused_and_revokes_the_family(accounts: Accounts, session: dict) -> None:
+def test_reused_refresh_token_is_refused_and_revokes_the_family(accounts: AccountActions, session: dict) -> None:
     old = session["victim"]["refresh_token"]
     rotated = accounts.post("/auth/refresh", token=old)
     assert rotated.status_code == 200
@@ -136,7 +135,7 @@ def test_reused_refresh_token_is_refused_and_revokes_the_family(accounts: Accoun
     assert accounts.me(session["attacker"]["access_token"]).status_code == 200
 
 
-def test_forged_subject_of_another_user_needs_the_key(accounts: Accounts, session: dict) -> None:
+def test_forged_subject_of_another_user_needs_the_key(accounts: AccountActions, session: dict) -> None:
     header, claims = parts(session["attacker"]["access_token"])
     victim_sub = parts(session["victim"]["access_token"])[1]["sub"]
     claims["sub"] = victim_sub
@@ -144,7 +143,7 @@ def test_forged_subject_of_another_user_needs_the_key(accounts: Accounts, sessio
     assert_problem(accounts.me(forged), 401, "invalid_token")
 
 
-def test_reused_confirmation_token(accounts: Accounts) -> None:
+def test_reused_confirmation_token(accounts: AccountActions) -> None:
     accounts.signup("twice@example.org")
     token = accounts.last_token("twice@example.org")
     assert accounts.post("/auth/confirm", {"token": token}).status_code == 200
@@ -155,7 +154,7 @@ def test_tampered_and_expired_confirmation_tokens(make_app, smtp_settings, mailb
     from openml_backend.accounts.models import EmailToken, utcnow
 
     app = make_app(**smtp_settings)
-    accounts = Accounts(app.test_client(), mailbox)
+    accounts = AccountActions(app.test_client(), mailbox)
     accounts.signup("expiring@example.org")
     token = accounts.last_token("expiring@example.org")
     tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
@@ -167,7 +166,7 @@ def test_tampered_and_expired_confirmation_tokens(make_app, smtp_settings, mailb
     assert accounts.post("/auth/login", {"email": "expiring@example.org", "password": PASSWORD}).status_code == 403
 
 
-def test_reset_token_cannot_confirm_and_confirmation_token_cannot_reset(accounts: Accounts) -> None:
+def test_reset_token_cannot_confirm_and_confirmation_token_cannot_reset(accounts: AccountActions) -> None:
     accounts.signup("purpose@example.org")
     confirm_token = accounts.last_token("purpose@example.org")
     reset = accounts.post("/auth/password/reset", {"token": confirm_token, "new_password": "hijacked password"})
@@ -181,7 +180,7 @@ def test_expired_and_reused_reset_token(make_app, smtp_settings, mailbox, db) ->
     from openml_backend.accounts.models import EmailToken, utcnow
 
     app = make_app(**smtp_settings)
-    accounts = Accounts(app.test_client(), mailbox)
+    accounts = AccountActions(app.test_client(), mailbox)
     accounts.confirmed_user("resetter@example.org")
     accounts.post("/auth/password/forgot", {"email": "resetter@example.org"})
     token = accounts.last_token("resetter@example.org", 2)
@@ -194,7 +193,7 @@ def test_expired_and_reused_reset_token(make_app, smtp_settings, mailbox, db) ->
     accounts.login("resetter@example.org")
 
 
-def test_tokens_are_stored_hashed(accounts: Accounts, db) -> None:
+def test_tokens_are_stored_hashed(accounts: AccountActions, db) -> None:
     from openml_backend.accounts.models import EmailToken
 
     accounts.signup("hashed@example.org")
@@ -206,7 +205,7 @@ def test_tokens_are_stored_hashed(accounts: Accounts, db) -> None:
     assert hashlib.sha256(token.encode()).hexdigest() in stored
 
 
-def test_signing_up_first_with_someone_elses_address_does_not_give_their_account(accounts: Accounts) -> None:
+def test_signing_up_first_with_someone_elses_address_does_not_give_their_account(accounts: AccountActions) -> None:
     attacker_password, victim_password = "attacker knows this", "only the victim knows"
     assert accounts.signup("target@example.org", password=attacker_password).status_code == 202
     first_link = accounts.last_token("target@example.org")

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, settings
 from openml_backend import create_app
 from openml_backend.config import TestingConfig
 from openml_backend.contract.document import build_document
-from tests.contract.conftest import Account
+from tests.helpers import StandingAccount
 
 MAX_EXAMPLES = 50
 
@@ -74,7 +74,7 @@ def _token_kind(case: schemathesis.Case) -> str | None:
 # One app per operation and backend on purpose: the examples of an operation share its database,
 # as requests to a running service do.
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_every_operation_keeps_its_contract(case: schemathesis.Case, contract_app: Flask, account: Account) -> None:
+def test_every_operation_keeps_its_contract(case: schemathesis.Case, contract_app: Flask, account: StandingAccount) -> None:
     # The checks that send follow-up requests (without auth, other methods) use the schema's app.
     case.operation.schema.app = case.operation.app = contract_app
     # The WSGI transport does not undo Content-Encoding the way an HTTP client does; the gzip

@@ -31,10 +31,9 @@ from openml_backend.openml_client import (
     load_dataset,
 )
 from openml_backend.openml_client import local_cache
-from tests.standin_openml import StandinOpenML
-from tests.standin_openml.datasets import IRIS_CLASSES, fixtures_dir
+from tests.paths import REPO_ROOT, openml_fixture
+from tests.standin_openml.datasets import IRIS_CLASSES
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # Generous: the bound under test is the settings' timeout; this only absorbs a busy machine.
 SLACK_SECONDS = 5.0
 
@@ -62,7 +61,7 @@ def arff_rows(path: Path) -> list[list[str]]:
         (2, "anneal", 898, 39, "arff"),
         (30, "abalone", 4177, 9, "parquet"),
         (61, "iris", 150, 5, "parquet"),
-        (4136, "dexter", 2, 20001, "arff"),
+        pytest.param(4136, "dexter", 2, 20001, "arff", marks=pytest.mark.slow),  # 20,001 columns
     ],
 )
 def test_fixture_datasets_load_with_their_shape(openml_settings, dataset_id, name, rows, columns, source_format):
@@ -75,7 +74,7 @@ def test_fixture_datasets_load_with_their_shape(openml_settings, dataset_id, nam
 
 
 def test_anneal_missing_values_types_and_target_match_the_arff(openml_settings):
-    arff_path = fixtures_dir() / "datasets" / "2" / "dataset.arff"
+    arff_path = openml_fixture("datasets", "2", "dataset.arff")
     rows = arff_rows(arff_path)
     expected_missing = [sum(row[i] == "?" for row in rows) for i in range(39)]
 
@@ -113,7 +112,7 @@ def test_iris_is_fishers_data_with_openml_names(openml_settings):
 
 
 def test_abalone_is_the_fixture_parquet_unchanged(openml_settings):
-    expected = pq.read_table(fixtures_dir() / "datasets" / "30" / "dataset_30.pq")
+    expected = pq.read_table(openml_fixture("datasets", "30", "dataset_30.pq"))
 
     dataset = load_dataset(30, openml_settings)
 
@@ -123,8 +122,9 @@ def test_abalone_is_the_fixture_parquet_unchanged(openml_settings):
     assert nominal["Sex"] == ("M", "F", "I")
 
 
+@pytest.mark.slow  # 20,001 columns
 def test_dexter_sparse_values_land_in_their_columns(openml_settings):
-    text = (fixtures_dir() / "datasets" / "dexter" / "dataset.arff").read_text(encoding="utf-8")
+    text = openml_fixture("datasets", "dexter", "dataset.arff").read_text(encoding="utf-8")
     sparse_rows = [line.strip() for line in text.split("@data", 1)[1].splitlines() if line.strip().startswith("{")]
     expected = []
     for line in sparse_rows:

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from openml_backend.datasets.models import StatsEntry, StatsLease
 from openml_backend.extensions import db
+from tests.paths import openml_fixture
 from tests.standin_openml.datasets import iris_table
 
 IRIS = 61
@@ -77,10 +78,10 @@ def test_iris_statistics_match_the_data(stats_app) -> None:
     assert preview["rows"][0] == [frame.iloc[0][c] for c in preview["columns"]]
 
 
-def test_anneal_missing_values_are_counted_not_imputed(stats_app, fixtures_dir: Path) -> None:
+def test_anneal_missing_values_are_counted_not_imputed(stats_app) -> None:
     import arff
 
-    with open(fixtures_dir / "datasets" / "2" / "dataset.arff", encoding="utf-8") as handle:
+    with open(openml_fixture("datasets", "2", "dataset.arff"), encoding="utf-8") as handle:
         data = arff.load(handle)
     names = [name for name, _ in data["attributes"]]
     missing = {name: sum(row[i] is None for row in data["data"]) for i, name in enumerate(names)}
@@ -224,7 +225,7 @@ def test_openml_faults_map_to_clear_errors(stats_app, dataset_id: int, status: i
 
 
 def test_unreachable_openml_is_503(make_app: Callable[..., Flask]) -> None:
-    from tests.support.services import free_port
+    from tests.servers import free_port
 
     app = make_app(env={"OPENML_SERVER_URL": f"http://127.0.0.1:{free_port()}/api/v1/xml", "OPENML_TIMEOUT": "5"})
     response = get_stats(app, IRIS)
@@ -238,7 +239,8 @@ def test_arff_fallback_when_parquet_is_corrupt(stats_app) -> None:
     assert response.json["statistics"]["preview"]["total_rows"] == 4
 
 
-@pytest.mark.parametrize("dataset_id", [9001, 9002, 9003, 9004, 9005, 9006, 9007, 9008, 9009, 9014, 30, 4136])
+@pytest.mark.parametrize("dataset_id", [9001, 9002, 9003, 9004, 9005, 9006, 9007, 9008, 9009, 9014, 30,
+                                        pytest.param(4136, marks=pytest.mark.slow)])  # 20,001 columns
 def test_edge_case_datasets_answer_strict_json(stats_app, dataset_id: int) -> None:
     response = get_stats(stats_app(), dataset_id)
     assert response.status_code == 200, response.get_data(as_text=True)

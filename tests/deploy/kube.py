@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import REPO_ROOT
+
 K8S_DIR = REPO_ROOT / "k8s"
 DOCKER_DIR = REPO_ROOT / "docker"
 ENTRYPOINT = DOCKER_DIR / "entrypoint.sh"

@@ -1,7 +1,7 @@
 """Boot the app the way the kubelet starts the container, for development and production.
 
 The environment is built from the committed ConfigMap and Secret with Kubernetes' rules
-(envFrom, secretKeyRef); production's Secret is the one the seed README's `kubectl create
+(envFrom, secretKeyRef); production's Secret is the one k8s/README.md's `kubectl create
 secret` command makes. Only DATABASE_URI (a temporary SQLite file; a fresh MariaDB database),
 OPENML_SERVER_URL (a closed local port: nothing may reach a real OpenML) and the port are
 overridden, the last pointing at the stand-in OpenML server (tests/standin_openml) over real
@@ -15,8 +15,6 @@ within the pod's termination grace period.
 
 from __future__ import annotations
 
-import http.client
-import json
 import socket
 import sqlite3
 import threading
@@ -30,13 +28,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
 from tests.deploy import kube
-from tests.deploy.running import Server, image_like_environment, run_entrypoint, serving
+from tests.paths import MIGRATIONS_DIR
+from tests.servers import Gunicorn, http, image_like_environment, run_entrypoint, wait_until
 from tests.standin_openml import StandinOpenML
-from tests.support.services import fresh_mariadb_database, free_port
 
-pytestmark = pytest.mark.slow
-
-HEAD_REVISION = ScriptDirectory(str(kube.REPO_ROOT / "migrations")).get_current_head()
+HEAD_REVISION = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
 
 
 def probe_budget(probe: dict) -> float:
@@ -49,9 +45,9 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'db' / 'openml.db'}"
         return
-    with fresh_mariadb_database("openml_backend_k8s") as uri:
-        # Written the way the seed's Secret writes it: plain mysql://, no driver.
-        yield make_url(uri).set(drivername="mysql").render_as_string(hide_password=False)
+    # Written the way the documented Secret writes it: plain mysql://, no driver.
+    yield make_url(request.getfixturevalue("mariadb_database")).set(drivername="mysql").render_as_string(
+        hide_password=False)
 
 
 def schema_revision(database_uri: str) -> str | None:
@@ -71,10 +67,10 @@ SLOW_DESCRIPTION_SECONDS = 4.0
 
 
 @pytest.fixture
-def openml() -> Iterator[StandinOpenML]:
-    with StandinOpenML(host="127.0.0.1", port=0) as server:
-        server.set_fault(SLOW_DATASET_ID, "slow", on="description", seconds=SLOW_DESCRIPTION_SECONDS)
-        yield server
+def openml(openml: StandinOpenML) -> StandinOpenML:
+    """This test's stand-in OpenML, answering iris's description only after a few seconds."""
+    openml.set_fault(SLOW_DATASET_ID, "slow", on="description", seconds=SLOW_DESCRIPTION_SECONDS)
+    return openml
 
 
 def pod_environment(environment: str, database_uri: str, openml_url: str, scratch: Path) -> dict[str, str]:
@@ -97,23 +93,11 @@ class StatsRequest(threading.Thread):
         self.body: dict = {}
 
     def run(self) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        try:
-            connection.request("GET", f"/api/v1/datasets/{SLOW_DATASET_ID}/stats")
-            response = connection.getresponse()
-            self.status, self.body = response.status, json.loads(response.read())
-        finally:
-            connection.close()
+        response = http("GET", f"http://127.0.0.1:{self.port}/api/v1/datasets/{SLOW_DATASET_ID}/stats", timeout=120)
+        self.status, self.body = response.status_code, response.json()
 
 
-def wait_for(condition, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
-def send_slow_request_across_sigterm(server: Server) -> bytes:
+def send_slow_request_across_sigterm(server: Gunicorn) -> bytes:
     """Start a request, SIGTERM gunicorn while it is in flight, then finish it; return the response.
 
     The client sends the request line and one header, and the rest only after gunicorn has
@@ -143,11 +127,11 @@ def send_slow_request_across_sigterm(server: Server) -> bytes:
 
 @pytest.mark.parametrize(
     ("environment", "database"),
-    [("development", "sqlite"), ("production", "mariadb")],
+    [("development", "sqlite"), pytest.param("production", "mariadb", marks=pytest.mark.mariadb)],
     indirect=["database"],
 )
 def test_boots_serves_and_stops_like_a_pod(
-    environment: str, database: str, openml: StandinOpenML, tmp_path: Path
+    environment: str, database: str, openml: StandinOpenML, tmp_path: Path, start_gunicorn
 ) -> None:
     deployment = kube.deployment(environment)
     container = kube.flask_container(deployment)
@@ -161,37 +145,37 @@ def test_boots_serves_and_stops_like_a_pod(
         assert migrated.returncode == 0, migrated.stdout + migrated.stderr
         assert schema_revision(database) == HEAD_REVISION
 
-    with serving(env, free_port(), tmp_path / "pod.log") as server:
-        startup = container["startupProbe"]
-        server.wait_until_answering(startup["httpGet"]["path"], probe_budget(startup))
-        assert server.command_line()[1].endswith("gunicorn"), "entrypoint.sh must exec gunicorn (signals reach it)"
+    server = start_gunicorn(env, tmp_path / "pod.log", wait_path=None)
+    startup = container["startupProbe"]
+    server.wait_until_answering(startup["httpGet"]["path"], probe_budget(startup))
+    assert server.command_line()[1].endswith("gunicorn"), "entrypoint.sh must exec gunicorn (signals reach it)"
 
-        status, body = server.get(container["livenessProbe"]["httpGet"]["path"])
-        assert (status, body["environment"]) == (200, environment)
-        status, body = server.get(container["readinessProbe"]["httpGet"]["path"])
-        assert (status, body["status"]) == (200, "ready"), body
-        assert schema_revision(database) == HEAD_REVISION
+    status, body = server.get(container["livenessProbe"]["httpGet"]["path"])
+    assert (status, body["environment"]) == (200, environment)
+    status, body = server.get(container["readinessProbe"]["httpGet"]["path"])
+    assert (status, body["status"]) == (200, "ready"), body
+    assert schema_revision(database) == HEAD_REVISION
 
-        # dev: 1 worker whatever the host; prod: the ConfigMap's GUNICORN_WORKERS.
-        expected_workers = 1 if environment == "development" else configured_workers
-        assert len(server.wait_for_children(expected_workers, 60)) == expected_workers
+    # dev: 1 worker whatever the host; prod: the ConfigMap's GUNICORN_WORKERS.
+    expected_workers = 1 if environment == "development" else configured_workers
+    assert len(server.wait_for_children(expected_workers, 60)) == expected_workers
 
-        stats = StatsRequest(server.port)
-        stats.start()
-        # In flight: the app is waiting for OpenML's (slow) description of the dataset.
-        description = f"/api/v1/xml/data/{SLOW_DATASET_ID}"
-        wait_for(lambda: openml.count("GET", description) >= 1, 60, "the stats request to reach OpenML")
-        response = send_slow_request_across_sigterm(server)
-        assert response.startswith(b"HTTP/1.1 200 "), response
-        stats.join(timeout=120)
-        assert stats.status == 200, stats.body
-        assert (stats.body["dataset_id"], stats.body["name"]) == (SLOW_DATASET_ID, "iris")
-        assert stats.body["statistics"]
-        prestop_seconds = int(container["lifecycle"]["preStop"]["exec"]["command"][1])
-        stop_budget = pod["terminationGracePeriodSeconds"] - prestop_seconds
-        assert server.process.wait(timeout=stop_budget) == 0
+    stats = StatsRequest(server.port)
+    stats.start()
+    # In flight: the app is waiting for OpenML's (slow) description of the dataset.
+    description = f"/api/v1/xml/data/{SLOW_DATASET_ID}"
+    wait_until(lambda: openml.count("GET", description) >= 1, 60, "the stats request to reach OpenML", 0.05)
+    response = send_slow_request_across_sigterm(server)
+    assert response.startswith(b"HTTP/1.1 200 "), response
+    stats.join(timeout=120)
+    assert stats.status == 200, stats.body
+    assert (stats.body["dataset_id"], stats.body["name"]) == (SLOW_DATASET_ID, "iris")
+    assert stats.body["statistics"]
+    prestop_seconds = int(container["lifecycle"]["preStop"]["exec"]["command"][1])
+    stop_budget = pod["terminationGracePeriodSeconds"] - prestop_seconds
+    assert server.process.wait(timeout=stop_budget) == 0
 
-        records = server.log_records()
+    records = server.log_records()
     check_log_level(environment, env["LOG_LEVEL"], records)
     output = (tmp_path / "pod.log").read_text()
     for name in ("APP_SECRET_KEY", "JWT_SECRET_KEY", "SMTP_PASS"):

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy import kube
-from tests.deploy.running import image_like_environment, run_entrypoint, serving
-from tests.support.services import free_port
+from tests.servers import free_port, gunicorn, image_like_environment, run_entrypoint
 
 EX_CONFIG = 78  # what `python -m openml_backend.config check` returns
 
@@ -123,7 +122,7 @@ def test_production_derives_workers_from_the_cpu_limit(tmp_path: Path) -> None:
     (cgroup / "cpu.max").write_text("100000 100000\n")  # 1 CPU
     (cgroup / "memory.max").write_text("max\n")
     env = production_env(tmp_path, GUNICORN_WORKERS=None, CGROUP_ROOT=str(cgroup))
-    with serving(env, free_port(), tmp_path / "pod.log") as server:
+    with gunicorn(env, tmp_path / "pod.log", wait_path=None) as server:
         server.wait_until_answering("/health", 120)
         # 2 x 1 CPU + 1
         assert len(server.wait_for_children(3, 60)) == 3

@@ -11,10 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy import kube
-from tests.deploy.running import image_like_environment, serving
-from tests.support.services import free_port
-
-pytestmark = pytest.mark.slow
+from tests.servers import free_port, image_like_environment
 
 OPENML_TEST_SERVER = "https://test.openml.org/api/v1/xml"
 OPENML_PRODUCTION_SERVER = "https://www.openml.org/api/v1/xml"
@@ -37,16 +34,16 @@ def base_env(tmp_path: Path, environment: str) -> dict[str, str]:
     [("development", OPENML_TEST_SERVER), ("production", OPENML_PRODUCTION_SERVER)],
 )
 def test_access_log_is_json_without_query_string_and_openml_server_defaults(
-    tmp_path: Path, environment: str, openml_server: str
+    tmp_path: Path, environment: str, openml_server: str, start_gunicorn
 ) -> None:
     env = base_env(tmp_path, environment)  # OPENML_USE_TEST_SERVER and OPENML_SERVER_URL unset
-    with serving(env, free_port(), tmp_path / "server.log") as server:
-        server.wait_until_answering("/health", 120)
-        status, _ = server.get("/health?api_key=query-secret-0123456789")
-        assert status == 200
-        server.process.terminate()
-        assert server.process.wait(timeout=40) == 0
-        records = server.log_records()  # fails on any line that is not JSON
+    server = start_gunicorn(env, tmp_path / "server.log", wait_path=None)
+    server.wait_until_answering("/health", 120)
+    status, _ = server.get("/health?api_key=query-secret-0123456789")
+    assert status == 200
+    server.process.terminate()
+    assert server.process.wait(timeout=40) == 0
+    records = server.log_records()  # fails on any line that is not JSON
     assert "query-secret-0123456789" not in server.output()
     access = [r for r in records if r["logger"] == "gunicorn.access"]
     assert [(r["method"], r["path"], r["status"]) for r in access][-1] == ("GET", "/health", 200)
@@ -56,16 +53,16 @@ def test_access_log_is_json_without_query_string_and_openml_server_defaults(
     assert configured == {openml_server}
 
 
-def test_settings_reach_gunicorn_and_the_alias_warning_is_a_json_line(tmp_path: Path) -> None:
+def test_settings_reach_gunicorn_and_the_alias_warning_is_a_json_line(tmp_path: Path, start_gunicorn) -> None:
     env = {**base_env(tmp_path, "production"), "TESTING": "True", "GUNICORN_WORKERS": "1",
            "GUNICORN_GRACEFUL_TIMEOUT": "7", "GUNICORN_THREADS": "3"}
-    with serving(env, free_port(), tmp_path / "server.log") as server:
-        server.wait_until_answering("/health", 120)
-        # entrypoint.sh exec'd gunicorn: the same process, now with the validated settings.
-        command = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().split(b"\0")
-        server.process.terminate()
-        assert server.process.wait(timeout=40) == 0
-        records = server.log_records()  # fails on any line that is not JSON
+    server = start_gunicorn(env, tmp_path / "server.log", wait_path=None)
+    server.wait_until_answering("/health", 120)
+    # entrypoint.sh exec'd gunicorn: the same process, now with the validated settings.
+    command = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().split(b"\0")
+    server.process.terminate()
+    assert server.process.wait(timeout=40) == 0
+    records = server.log_records()  # fails on any line that is not JSON
     assert command[command.index(b"--graceful-timeout") + 1] == b"7"
     assert command[command.index(b"--threads") + 1] == b"3"
     (summary,) = [r for r in records if r.get("message") == "starting gunicorn"]
@@ -77,16 +74,16 @@ def test_settings_reach_gunicorn_and_the_alias_warning_is_a_json_line(tmp_path: 
     assert configured == {OPENML_TEST_SERVER}
 
 
-def test_prometheus_multiprocess_dir_is_emptied_at_start(tmp_path: Path) -> None:
+def test_prometheus_multiprocess_dir_is_emptied_at_start(tmp_path: Path, start_gunicorn) -> None:
     metrics = tmp_path / "metrics"
     metrics.mkdir()
     (metrics / "counter_12345.db").write_bytes(b"stale")
     env = {**base_env(tmp_path, "development"), "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
-    with serving(env, free_port(), tmp_path / "server.log") as server:
-        server.wait_until_answering("/health", 120)
-        assert not (metrics / "counter_12345.db").exists()
-        server.process.terminate()
-        assert server.process.wait(timeout=40) == 0
+    server = start_gunicorn(env, tmp_path / "server.log", wait_path=None)
+    server.wait_until_answering("/health", 120)
+    assert not (metrics / "counter_12345.db").exists()
+    server.process.terminate()
+    assert server.process.wait(timeout=40) == 0
 
 
 def test_child_exit_drops_a_dead_workers_live_gauges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

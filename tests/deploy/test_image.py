@@ -32,7 +32,8 @@ from sqlalchemy.engine import make_url
 
 from tests.deploy import kube
 from tests.standin_openml import StandinOpenML
-from tests.support.services import fresh_mariadb_database, free_port
+from tests.helpers import fresh_mariadb_database
+from tests.servers import free_port, standin_openml_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.container]
 
@@ -55,12 +56,13 @@ class ContainerVisibleOpenML(StandinOpenML):
 
 @pytest.fixture(scope="module")
 def openml() -> Iterator[StandinOpenML]:
-    with ContainerVisibleOpenML(host="127.0.0.1", port=0) as server:
+    with standin_openml_server(ContainerVisibleOpenML) as server:
         yield server
 
 
 def podman_env() -> dict[str, str]:
-    # containers.conf: runc and explicit ulimits, which this kind of host needs (FACTS.md).
+    # containers.conf: runc and explicit ulimits (crun refuses this kind of host's mixed cgroup
+    # layout, and without CAP_SYS_RESOURCE podman's default rlimits cannot be applied).
     return {**os.environ, "CONTAINERS_CONF": os.environ.get("CONTAINERS_CONF") or str(HERE / "containers.conf")}
 
 

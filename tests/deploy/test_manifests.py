@@ -1,5 +1,6 @@
 """k8s/: every manifest is valid for Kubernetes 1.29 and 1.33 (strict schemas), the
-kustomizations build, and the objects carry what the issue and the seed ask for."""
+kustomizations build, and the objects carry the names, resources and settings that the
+deployment guide (k8s/README.md) gives operators."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def test_kustomization_builds_valid_objects(directory: Path, version: str) -> No
     built = kustomize(directory)
     for document in built:
         kubernetes_validate.validate(document, version, strict=True)
-    # apply -k must create what the seed's `apply -f` commands create, file by file.
+    # apply -k must create what the README's `apply -f` commands create, file by file.
     listed = yaml.safe_load((directory / "kustomization.yaml").read_text())["resources"]
     expected = {(d["kind"], d["metadata"]["name"]) for name in listed for d in kube.load_documents(directory / name)}
     assert {(d["kind"], d["metadata"]["name"]) for d in built} == expected
@@ -129,7 +130,7 @@ def test_grace_period_outlasts_prestop_and_gunicorns_graceful_timeout(environmen
     ("environment", "requests", "limits"),
     [("development", ("250m", "512Mi"), ("1", "2Gi")), ("production", ("1", "2Gi"), ("4", "8Gi"))],
 )
-def test_resources_are_the_seeds(environment: str, requests: tuple, limits: tuple) -> None:
+def test_resources_are_the_documented_ones(environment: str, requests: tuple, limits: tuple) -> None:
     resources = kube.flask_container(kube.deployment(environment))["resources"]
     assert (str(resources["requests"]["cpu"]), resources["requests"]["memory"]) == requests
     assert (str(resources["limits"]["cpu"]), resources["limits"]["memory"]) == limits

@@ -34,10 +34,12 @@ def checkov_summary(*arguments: str) -> dict:
     return {"passed": sum(r["summary"]["passed"] for r in reports)}
 
 
+@pytest.mark.slow  # checkov takes seconds per run
 def test_checkov_kubernetes_reports_no_failed_check() -> None:
     assert checkov_summary("-d", "k8s", "--framework", "kubernetes")["passed"] > 100
 
 
+@pytest.mark.slow  # checkov takes seconds per run
 def test_checkov_dockerfile_reports_no_failed_check() -> None:
     assert checkov_summary("-f", "docker/Dockerfile", "--framework", "dockerfile")["passed"] > 50
 

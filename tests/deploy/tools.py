@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.kube import REPO_ROOT
+from tests.helpers import IN_CI
+from tests.paths import REPO_ROOT
 
 TOOLS_VENV = Path(os.environ.get("DEPLOY_TOOLS_VENV") or REPO_ROOT / ".venv-tools")
-IN_CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
 
 
 def require(name: str) -> str:

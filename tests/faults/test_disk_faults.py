@@ -15,9 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.production import migrate, production_environment, production_gunicorn
-
-pytestmark = pytest.mark.slow
+from tests.servers import migrate, production_environment
 
 IRIS = 61
 ANNEAL = 2
@@ -58,17 +56,17 @@ def mounting_permitted(tmp_path_factory: pytest.TempPathFactory) -> None:
 @pytest.mark.parametrize(("cache_kind", "data_kind"), [("ro", "full"), ("full", "ro")],
                          ids=["cache-read-only,data-full", "cache-full,data-read-only"])
 def test_statistics_answer_and_readiness_names_the_failed_checks(
-        mounting_permitted, cache_kind: str, data_kind: str, openml, mariadb_uri: str, tmp_path: Path) -> None:
+        mounting_permitted, cache_kind: str, data_kind: str, openml, mariadb_uri: str, tmp_path: Path, start_gunicorn) -> None:
     env = production_environment(tmp_path, mariadb_uri, openml.api_url, OPENML_TIMEOUT="30")
     migrate(env)
     wrapper = mount_wrapper(Path(env["OPENML_CACHE_DIR"]), cache_kind, Path(env["DATA_DIR"]), data_kind)
-    with production_gunicorn(env, tmp_path / "server.log", wrapper=wrapper) as server:
-        ready = server.http("GET", "/health/ready")
-        assert ready.status_code == 503, ready.text
-        assert ready.json()["checks"] == {"database": "ok", "data_dir": "failed", "cache_dir": "failed"}
-        assert ready.json()["code"] == "not_ready"
-        for dataset, rows in ((IRIS, IRIS_ROWS), (ANNEAL, ANNEAL_ROWS)):
-            answer = server.http("GET", f"/api/v1/datasets/{dataset}/stats", timeout=60)
-            assert answer.status_code == 200, (dataset, answer.text)
-            assert answer.json()["statistics"]["preview"]["total_rows"] == rows
-        assert server.http("GET", "/health").status_code == 200
+    server = start_gunicorn(env, tmp_path / "server.log", wrapper=wrapper)
+    ready = server.http("GET", "/health/ready")
+    assert ready.status_code == 503, ready.text
+    assert ready.json()["checks"] == {"database": "ok", "data_dir": "failed", "cache_dir": "failed"}
+    assert ready.json()["code"] == "not_ready"
+    for dataset, rows in ((IRIS, IRIS_ROWS), (ANNEAL, ANNEAL_ROWS)):
+        answer = server.http("GET", f"/api/v1/datasets/{dataset}/stats", timeout=60)
+        assert answer.status_code == 200, (dataset, answer.text)
+        assert answer.json()["statistics"]["preview"]["total_rows"] == rows
+    assert server.http("GET", "/health").status_code == 200

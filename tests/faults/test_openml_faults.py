@@ -15,14 +15,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
 import requests
 
 from tests.deploy import kube
-from tests.faults.conftest import warm_every_worker
-from tests.support.production import migrate, production_environment, production_gunicorn
-
-pytestmark = pytest.mark.slow
+from tests.servers import migrate, production_environment, warm_every_worker
 
 OPENML_TIMEOUT = 3.0
 MARGIN = 4.0  # fetch process start, lease bookkeeping, a noisy shared 2-core machine
@@ -69,24 +65,24 @@ def longest_failure_run(outcomes: list) -> int:
 
 
 def test_openml_faults_end_in_503_within_the_timeout_and_health_keeps_answering(openml, mariadb_uri,
-                                                                                tmp_path: Path) -> None:
+                                                                                tmp_path: Path, start_gunicorn) -> None:
     env = production_environment(tmp_path, mariadb_uri, openml.api_url, OPENML_TIMEOUT=str(OPENML_TIMEOUT))
     migrate(env)
     openml.set_fault(IRIS, "slow", on="description", seconds=SLOW_SECONDS)
     paths = [f"/api/v1/datasets/{dataset}/stats" for dataset in (HANG, HANG, HANG, HANG_ON_DATA, ERROR_500, IRIS)]
-    with production_gunicorn(env, tmp_path / "server.log") as server:
-        # Every worker's first fetch also starts its fetch server: get that out of the way.
-        # (Waiters on a slow first fetch may get 503 stats_unavailable meanwhile.)
-        warm_every_worker(server, f"/api/v1/datasets/{UNKNOWN}/stats", status=404, also=frozenset({503}))
-        poller = HealthPoller(server)
-        poller.start()
-        try:
-            with ThreadPoolExecutor(max_workers=len(paths)) as pool:
-                outcomes = list(pool.map(lambda path: timed_get(server, path), paths))
-        finally:
-            poller.stop.set()
-            poller.join(timeout=10)
-        after = timed_get(server, "/health")
+    server = start_gunicorn(env, tmp_path / "server.log")
+    # Every worker's first fetch also starts its fetch server: get that out of the way.
+    # (Waiters on a slow first fetch may get 503 stats_unavailable meanwhile.)
+    warm_every_worker(server, f"/api/v1/datasets/{UNKNOWN}/stats", status=404, also=frozenset({503}))
+    poller = HealthPoller(server)
+    poller.start()
+    try:
+        with ThreadPoolExecutor(max_workers=len(paths)) as pool:
+            outcomes = list(pool.map(lambda path: timed_get(server, path), paths))
+    finally:
+        poller.stop.set()
+        poller.join(timeout=10)
+    after = timed_get(server, "/health")
 
     for path, (status, code, seconds) in zip(paths, outcomes):
         # stats_unavailable: it waited for another request's failed fetch of the same dataset.

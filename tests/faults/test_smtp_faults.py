@@ -12,12 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.metrics_scrape import parse, value
-from tests.support.production import migrate, production_environment, production_gunicorn, wait_until
-from tests.support.services import free_port, mariadb_rows
-from tests.support.smtp import silent_smtp_server
-
-pytestmark = pytest.mark.slow
+from tests.helpers import mariadb_rows, metric_value, parse_metrics
+from tests.servers import free_port, migrate, production_environment, silent_smtp_server, wait_until
 
 SMTP_TIMEOUT = 10.0
 # Answers must come before a send could even have timed out: they never wait for SMTP.
@@ -36,29 +32,29 @@ def broken_smtp(kind: str):
 
 @pytest.mark.parametrize("kind", ["refusing", "silent"])
 def test_signup_and_reset_answer_and_keep_the_account_when_smtp_fails(kind: str, openml, mariadb_uri: str,
-                                                                       tmp_path: Path) -> None:
+                                                                       tmp_path: Path, start_gunicorn) -> None:
     with broken_smtp(kind) as port:
         env = production_environment(tmp_path, mariadb_uri, openml.api_url, SMTP_PORT=str(port),
                                      SMTP_TIMEOUT=str(SMTP_TIMEOUT))
         migrate(env)
-        with production_gunicorn(env, tmp_path / "server.log") as server:
-            email = f"{kind}@example.org"
-            signup = server.http("POST", "/api/v1/auth/signup", timeout=ANSWER_TIMEOUT,
-                                 json={"email": email, "password": PASSWORD, "first_name": "S", "last_name": "M"})
-            assert signup.status_code == 202, signup.text
-            forgot = server.http("POST", "/api/v1/auth/password/forgot", timeout=ANSWER_TIMEOUT,
-                                 json={"email": email})
-            assert forgot.status_code == 202, forgot.text
+        server = start_gunicorn(env, tmp_path / "server.log")
+        email = f"{kind}@example.org"
+        signup = server.http("POST", "/api/v1/auth/signup", timeout=ANSWER_TIMEOUT,
+                             json={"email": email, "password": PASSWORD, "first_name": "S", "last_name": "M"})
+        assert signup.status_code == 202, signup.text
+        forgot = server.http("POST", "/api/v1/auth/password/forgot", timeout=ANSWER_TIMEOUT,
+                             json={"email": email})
+        assert forgot.status_code == 202, forgot.text
 
-            def failed_sends() -> float:
-                samples = parse(server.http("GET", "/metrics").text)
-                return sum(value(samples, "openml_backend_emails_total", template=t, outcome="failed")
-                           for t in ("confirm", "reset"))
+        def failed_sends() -> float:
+            samples = parse_metrics(server.http("GET", "/metrics").text)
+            return sum(metric_value(samples, "openml_backend_emails_total", template=t, outcome="failed")
+                       for t in ("confirm", "reset"))
 
-            # Both attempts end (as failures) within the SMTP timeout, plus scheduling margin.
-            wait_until(lambda: failed_sends() == 2, SMTP_TIMEOUT + 10, "both send attempts to fail")
-            samples = parse(server.http("GET", "/metrics").text)
-            assert value(samples, "openml_backend_emails_total", template="confirm", outcome="sent") == 0
+        # Both attempts end (as failures) within the SMTP timeout, plus scheduling margin.
+        wait_until(lambda: failed_sends() == 2, SMTP_TIMEOUT + 10, "both send attempts to fail")
+        samples = parse_metrics(server.http("GET", "/metrics").text)
+        assert metric_value(samples, "openml_backend_emails_total", template="confirm", outcome="sent") == 0
 
     (user_id,) = mariadb_rows(mariadb_uri, "SELECT id FROM users WHERE email = %s", email)[0]
     purposes = sorted(p for (p,) in mariadb_rows(mariadb_uri, "SELECT purpose FROM email_tokens WHERE user_id = %s", user_id))

@@ -15,14 +15,10 @@ import signal
 import threading
 from pathlib import Path
 
-import pytest
 import requests
 
-from tests.faults.conftest import warm_every_worker
-from tests.support.production import migrate, production_environment, production_gunicorn, wait_until
-from tests.support.services import mariadb_rows
-
-pytestmark = pytest.mark.slow
+from tests.helpers import mariadb_rows
+from tests.servers import migrate, production_environment, wait_until, warm_every_worker
 
 IRIS = 61
 UNKNOWN = 9901
@@ -44,42 +40,42 @@ class Request(threading.Thread):
 
 
 def test_worker_killed_mid_computation_leaves_no_entry_and_the_next_request_computes(
-        openml, mariadb_uri: str, tmp_path: Path) -> None:
+        openml, mariadb_uri: str, tmp_path: Path, start_gunicorn) -> None:
     env = production_environment(tmp_path, mariadb_uri, openml.api_url, OPENML_TIMEOUT="30",
                                  STATS_LEASE_TTL=str(LEASE_TTL))
     migrate(env)
     openml.set_fault(IRIS, "slow", on="data", seconds=SLOW_DATA_SECONDS)
-    with production_gunicorn(env, tmp_path / "server.log") as server:
-        warm_every_worker(server, f"/api/v1/datasets/{UNKNOWN}/stats", status=404, also=frozenset({503}))
-        workers = set(server.children())
-        victim_request = Request(server, f"/api/v1/datasets/{IRIS}/stats")
-        victim_request.start()
-        wait_until(lambda: openml.data_downloads(IRIS) >= 1, 30, "the computation to reach the data download")
-        (owner,) = wait_until(lambda: mariadb_rows(mariadb_uri, "SELECT owner FROM stats_leases WHERE dataset_id = %s",
-                                            IRIS), 10, "the lease")[0]
-        victim = int(owner.split(":")[1])
-        assert victim in workers
-        os.kill(victim, signal.SIGKILL)
-        victim_request.join(timeout=30)
-        assert victim_request.outcome != 200  # its connection died with the worker
-        assert mariadb_rows(mariadb_uri, "SELECT COUNT(*) FROM stats_entries WHERE dataset_id = %s", IRIS) == [(0,)]
+    server = start_gunicorn(env, tmp_path / "server.log")
+    warm_every_worker(server, f"/api/v1/datasets/{UNKNOWN}/stats", status=404, also=frozenset({503}))
+    workers = set(server.children())
+    victim_request = Request(server, f"/api/v1/datasets/{IRIS}/stats")
+    victim_request.start()
+    wait_until(lambda: openml.data_downloads(IRIS) >= 1, 30, "the computation to reach the data download")
+    (owner,) = wait_until(lambda: mariadb_rows(mariadb_uri, "SELECT owner FROM stats_leases WHERE dataset_id = %s",
+                                        IRIS), 10, "the lease")[0]
+    victim = int(owner.split(":")[1])
+    assert victim in workers
+    os.kill(victim, signal.SIGKILL)
+    victim_request.join(timeout=30)
+    assert victim_request.outcome != 200  # its connection died with the worker
+    assert mariadb_rows(mariadb_uri, "SELECT COUNT(*) FROM stats_entries WHERE dataset_id = %s", IRIS) == [(0,)]
 
-        # The dead worker's lease is still there: the next request must take it over.
-        assert mariadb_rows(mariadb_uri, "SELECT owner FROM stats_leases WHERE dataset_id = %s", IRIS) == [(owner,)]
-        openml.clear_faults()
-        after = server.http("GET", f"/api/v1/datasets/{IRIS}/stats", timeout=60)
-        assert after.status_code == 200, after.text
-        body = after.json()
-        assert (body["cached"], body["statistics"]["preview"]["total_rows"]) == (False, IRIS_ROWS)
-        rows = mariadb_rows(mariadb_uri, "SELECT payload_gzip FROM stats_entries WHERE dataset_id = %s", IRIS)
-        assert len(rows) == 1
-        stored = json.loads(gzip.decompress(rows[0][0]))["statistics"]
-        answered = body["statistics"]
-        # The entry keeps the longest preview; each answer cuts it to the rows asked for.
-        answered_rows = answered["preview"].pop("rows")
-        assert stored["preview"].pop("rows")[: len(answered_rows)] == answered_rows
-        assert stored == answered
-        # The master replaced the dead worker; /metrics still merges every live one.
-        replaced = set(server.wait_for_children(len(workers), 60))
-        assert victim not in replaced and len(replaced) == len(workers)
-        assert server.http("GET", "/metrics").status_code == 200
+    # The dead worker's lease is still there: the next request must take it over.
+    assert mariadb_rows(mariadb_uri, "SELECT owner FROM stats_leases WHERE dataset_id = %s", IRIS) == [(owner,)]
+    openml.clear_faults()
+    after = server.http("GET", f"/api/v1/datasets/{IRIS}/stats", timeout=60)
+    assert after.status_code == 200, after.text
+    body = after.json()
+    assert (body["cached"], body["statistics"]["preview"]["total_rows"]) == (False, IRIS_ROWS)
+    rows = mariadb_rows(mariadb_uri, "SELECT payload_gzip FROM stats_entries WHERE dataset_id = %s", IRIS)
+    assert len(rows) == 1
+    stored = json.loads(gzip.decompress(rows[0][0]))["statistics"]
+    answered = body["statistics"]
+    # The entry keeps the longest preview; each answer cuts it to the rows asked for.
+    answered_rows = answered["preview"].pop("rows")
+    assert stored["preview"].pop("rows")[: len(answered_rows)] == answered_rows
+    assert stored == answered
+    # The master replaced the dead worker; /metrics still merges every live one.
+    replaced = set(server.wait_for_children(len(workers), 60))
+    assert victim not in replaced and len(replaced) == len(workers)
+    assert server.http("GET", "/metrics").status_code == 200

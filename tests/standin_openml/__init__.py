@@ -1,6 +1,6 @@
 """A stand-in OpenML server for tests and the offline demo.
 
-``StandinOpenML`` serves the real fixtures of ../shared/fixtures/openml plus generated edge
+``StandinOpenML`` serves the real fixtures of tests/fixtures/openml plus generated edge
 cases over real HTTP, in the subset of OpenML's XML API that the ``openml`` client uses, and
 injects faults on demand. Run it alone with ``python -m tests.standin_openml --port 8081``.
 

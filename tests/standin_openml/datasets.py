@@ -2,7 +2,7 @@
 
 Three sources:
 
-* the real fixtures in ``../shared/fixtures/openml`` (``OPENML_FIXTURES_DIR`` overrides):
+* the real fixtures in ``tests/fixtures/openml``:
   anneal (2, ARFF), abalone (30, parquet; description and features written here from the
   parquet schema), iris (61, the real description; its 150 rows regenerated from
   scikit-learn and served as parquet and ARFF) and dexter (4136, a 2-row, 20,001-column
@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,26 +29,14 @@ from xml.sax.saxutils import escape
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tests.paths import OPENML_FIXTURES, openml_fixture
+
 BASE = "@@BASE@@"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Ids the real OpenML uses for these datasets (dexter is 4136 on openml.org; its fixture
 # description says -1 because it was never uploaded from there).
 ANNEAL_ID, ABALONE_ID, IRIS_ID, DEXTER_ID = 2, 30, 61, 4136
 IRIS_CLASSES = ("Iris-setosa", "Iris-versicolor", "Iris-virginica")
-
-
-def fixtures_dir() -> Path:
-    """Where the real OpenML fixtures are: ``$OPENML_FIXTURES_DIR``, else ``shared/fixtures/openml`` in the nearest ancestor of the repository (``../shared`` in CI)."""
-    override = os.environ.get("OPENML_FIXTURES_DIR")
-    if override:
-        return Path(override)
-    # ../shared beside the repository; a git worktree may sit one level deeper.
-    for ancestor in REPO_ROOT.parents:
-        candidate = ancestor / "shared" / "fixtures" / "openml"
-        if candidate.is_dir():
-            return candidate
-    return REPO_ROOT.parent / "shared" / "fixtures" / "openml"
 
 
 @dataclass(frozen=True)
@@ -123,7 +110,7 @@ FAULT_SCOPES = ("all", "metadata", "description", "data")
 
 
 def _error_fixture() -> str:
-    return (fixtures_dir() / "errors" / "dataset_does_not_exist.xml").read_text(encoding="utf-8")
+    return openml_fixture("errors", "dataset_does_not_exist.xml").read_text(encoding="utf-8")
 
 
 def fault_ids() -> dict[int, Fault]:
@@ -647,6 +634,6 @@ class Catalogue:
 
 def build_catalogue() -> Catalogue:
     """Read the fixtures and generate the edge cases (about a second: iris needs scikit-learn)."""
-    root = fixtures_dir()
+    root = OPENML_FIXTURES
     served = [_anneal(root), _abalone(root), _iris(root), _dexter(root), *_generated_datasets()]
     return Catalogue(datasets={d.dataset_id: d for d in served}, faults=fault_ids())

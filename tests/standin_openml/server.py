@@ -1,7 +1,7 @@
 """A small HTTP server that answers like OpenML for the requests the ``openml`` client makes.
 
 It speaks, over real HTTP, the subset of OpenML's XML API that ``openml`` 0.15.1 uses to
-fetch a dataset (see ../shared/FACTS.md):
+fetch a dataset:
 
 * ``GET /api/v1/xml/data/{id}``, ``/data/features/{id}``, ``/data/qualities/{id}``;
 * the ARFF download the description names (``/data/v1/download/{id}/{name}.arff``);

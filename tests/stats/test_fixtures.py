@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from openml_backend.stats import FeatureInfo, StatsSettings, compute_statistics
-from tests.fixtures_path import openml_fixture
+from tests.paths import openml_fixture
 
 from .frames import statistics_of_frame
 from .jsoncheck import assert_strict_json
@@ -240,6 +240,7 @@ def dexter():
     return df, compute_statistics(pa.Table.from_pandas(df, preserve_index=False), features)
 
 
+@pytest.mark.slow  # 20,001 columns
 def test_dexter_json_is_small_and_complete(dexter):
     df, stats = dexter
     encoded = assert_strict_json(stats)
@@ -253,6 +254,7 @@ def test_dexter_json_is_small_and_complete(dexter):
     assert stats["meta"]["detailed_features"] == 500
 
 
+@pytest.mark.slow  # 20,001 columns
 def test_dexter_detailed_and_brief_entries(dexter):
     df, stats = dexter
     # from the sparse rows: a_9 is 105 in the first row and absent (0) in the second
@@ -263,6 +265,7 @@ def test_dexter_detailed_and_brief_entries(dexter):
     assert brief == {"type": "numeric", "count": 2, "missing": 0, "detail": False}
 
 
+@pytest.mark.slow  # 20,001 columns
 def test_dexter_correlation_prefers_varying_features(dexter):
     df, stats = dexter
     values = df.iloc[:, :-1].to_numpy(float)

@@ -1,4 +1,5 @@
-"""Regression tests, one per defect of the system this project replaces (../shared/FACTS.md)."""
+"""Regression tests, one per defect of the system this project replaces (the old
+Flask backend of openml.org): each test names the defect it holds off."""
 
 from __future__ import annotations
 

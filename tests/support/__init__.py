@@ -1,1 +1,0 @@
-"""Helpers the test suite shares: real databases, free ports, the CI rule for missing services."""

@@ -43,6 +43,10 @@ def create_app(config: Any = None) -> Flask:
     register_metrics(app)
     register_errorhandlers(app)
     register_commands(app)
+    from . import database, security
+
+    database.init_app(app)  # at most DB_MAX_CONCURRENT_REQUESTS database requests per process
+    security.init_app(app)  # last: its proxy middleware must wrap every other one
     if app.config.get("AUTO_MIGRATE"):
         upgrade_database(app)
     log.info(

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Mapping
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,18 @@ def parse_float(name: str, value: str | None, default: float, minimum: float = 0
     return number
 
 
+def parse_networks(name: str, value: str | None) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Return the comma-separated CIDRs (or single addresses) in `value`; none when unset."""
+    networks = []
+    for part in (value or "").split(","):
+        if part.strip():
+            try:
+                networks.append(ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ConfigError(f"{name} must be comma-separated CIDRs such as 10.0.0.0/8 (got {part.strip()!r})") from None
+    return tuple(networks)
+
+
 def normalize_database_uri(uri: str) -> str:
     """Return `uri` in the form SQLAlchemy needs: plain `mysql://` goes through PyMySQL, utf8mb4.
 
@@ -107,8 +120,15 @@ def mask_database_uri(uri: str) -> str:
         return "<unparseable database URI>"
 
 
-def database_engine_options(uri: str, connect_timeout: int, pool_recycle: int) -> dict[str, Any]:
-    """Return SQLAlchemy engine options suited to the database behind `uri`."""
+def database_engine_options(
+    uri: str, connect_timeout: int, pool_recycle: int,
+    read_timeout: int = 5, write_timeout: int = 5, pool_timeout: int = 3,
+) -> dict[str, Any]:
+    """Return SQLAlchemy engine options suited to the database behind `uri`.
+
+    For MySQL every wait is bounded: connecting, each read and write on the socket, and the
+    wait for a pooled connection, so a database that accepts and never answers costs a
+    request seconds, not minutes."""
     url: URL = make_url(uri)
     if url.get_backend_name() == "sqlite":
         # Several gunicorn workers share the file: wait for a lock instead of failing at once.
@@ -117,7 +137,9 @@ def database_engine_options(uri: str, connect_timeout: int, pool_recycle: int) -
         "pool_pre_ping": True,
         # Below MariaDB's default wait_timeout and the usual proxy idle limits (300 s).
         "pool_recycle": pool_recycle,
-        "connect_args": {"connect_timeout": connect_timeout, "read_timeout": 30, "write_timeout": 30},
+        "pool_timeout": pool_timeout,
+        "connect_args": {"connect_timeout": connect_timeout, "read_timeout": read_timeout,
+                         "write_timeout": write_timeout},
     }
 
 
@@ -188,6 +210,7 @@ class BaseConfig:
         self.CORS_ORIGINS = [origin.strip() for origin in (get("CORS_ORIGINS") or "").split(",") if origin.strip()]
         self.MAX_CONTENT_LENGTH = parse_int("MAX_CONTENT_LENGTH", get("MAX_CONTENT_LENGTH"), 64 * 1024, minimum=1024)
         self._read_accounts(get)
+        self._read_hardening(get)
 
     def _read_accounts(self, get: Any) -> None:
         """Settings of the accounts feature (tokens, hashing, throttles, feedback)."""
@@ -213,6 +236,18 @@ class BaseConfig:
         # Trust X-Forwarded-For from this many proxies (0: use the socket's address only).
         self.PROXY_FIX_HOPS = parse_int("PROXY_FIX_HOPS", get("PROXY_FIX_HOPS"), 0, minimum=0, maximum=5)
 
+    def _read_hardening(self, get: Any) -> None:
+        """Settings of the security hardening: database waits, proxies, metrics port, HSTS."""
+        self.DB_READ_TIMEOUT = parse_int("DB_READ_TIMEOUT", get("DB_READ_TIMEOUT"), 5, minimum=1)
+        self.DB_WRITE_TIMEOUT = parse_int("DB_WRITE_TIMEOUT", get("DB_WRITE_TIMEOUT"), 5, minimum=1)
+        self.DB_POOL_TIMEOUT = parse_int("DB_POOL_TIMEOUT", get("DB_POOL_TIMEOUT"), 3, minimum=1)
+        self.DB_MAX_CONCURRENT_REQUESTS = parse_int(
+            "DB_MAX_CONCURRENT_REQUESTS", get("DB_MAX_CONCURRENT_REQUESTS"), 3, minimum=1)
+        self.TRUSTED_PROXIES = parse_networks("TRUSTED_PROXIES", get("TRUSTED_PROXIES"))
+        self.METRICS_PORT = parse_int("METRICS_PORT", get("METRICS_PORT"), 9100, minimum=1, maximum=65535)
+        default_hsts = 31536000 if self.ENVIRONMENT == "production" else 0
+        self.HSTS_SECONDS = parse_int("HSTS_SECONDS", get("HSTS_SECONDS"), default_hsts, minimum=0)
+
     def _finish(self) -> None:
         data_dir = Path(self.DATA_DIR)
         if not self.OPENML_CACHE_DIR:
@@ -221,7 +256,8 @@ class BaseConfig:
             self.DATABASE_URI_RAW = self.default_database_uri(data_dir)
         self.SQLALCHEMY_DATABASE_URI = normalize_database_uri(self.DATABASE_URI_RAW) if self.DATABASE_URI_RAW else ""
         self.SQLALCHEMY_ENGINE_OPTIONS = (
-            database_engine_options(self.SQLALCHEMY_DATABASE_URI, self.DB_CONNECT_TIMEOUT, self.DB_POOL_RECYCLE)
+            database_engine_options(self.SQLALCHEMY_DATABASE_URI, self.DB_CONNECT_TIMEOUT, self.DB_POOL_RECYCLE,
+                                    self.DB_READ_TIMEOUT, self.DB_WRITE_TIMEOUT, self.DB_POOL_TIMEOUT)
             if self.SQLALCHEMY_DATABASE_URI
             else {}
         )

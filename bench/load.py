@@ -112,7 +112,7 @@ def run_wrk(url: str, script: str, seconds: int, connections: int, scratch: Path
 def scrape(server) -> dict:
     from tests.metrics_scrape import parse
 
-    return parse(server.http("GET", "/metrics").text)
+    return parse(server.scrape())
 
 
 def confirmed_account(server, mailbox, email: str) -> None:

@@ -1,4 +1,5 @@
-"""GET /metrics in one process (the default registry): what it counts, and how it labels.
+"""The metrics of one process (the default registry): what they count, and how they label;
+and the metrics port's own server, which is the only place GET /metrics is served.
 
 Counters live for the whole test process, so every check compares a scrape before and after
 the requests under test. The numbers expected come from the requests the test itself makes.
@@ -11,8 +12,14 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 
+import requests
+from prometheus_client import REGISTRY
+
 from openml_backend import __version__
+from openml_backend.metrics import exposition
+from openml_backend.metrics_server import start_metrics_server
 from tests.metrics_scrape import parse, total, value
+from tests.support.services import free_port
 
 IRIS = 61
 IRIS_ROWS = 150  # the iris fixture's row count (../shared/fixtures/openml/datasets/61)
@@ -26,11 +33,9 @@ def stats_app(make_app: Callable[..., Flask], standin_openml) -> Flask:
     return make_app(env={"OPENML_SERVER_URL": standin_openml.api_url, "OPENML_TIMEOUT": "5"})
 
 
-def scrape(app: Flask):
-    response = app.test_client().get("/metrics")
-    assert response.status_code == 200
-    assert response.headers["Content-Type"].startswith("text/plain; version=")
-    return parse(response.get_data(as_text=True))
+def scrape(_app: Flask):
+    """What the metrics port would serve for this process (the app's requests run in it)."""
+    return parse(exposition().decode())
 
 
 def test_requests_are_counted_by_route_template_never_by_raw_path(stats_app: Flask) -> None:
@@ -91,7 +96,30 @@ def test_build_info_names_version_and_environment(app: Flask) -> None:
     assert value(samples, "openml_backend_build_info", version=__version__, environment="testing") == 1
 
 
-def test_metrics_need_no_credentials_and_are_not_cached(app: Flask) -> None:
-    response = app.test_client().get("/metrics", headers={"Authorization": "Bearer not-a-token"})
-    assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "no-store"
+def test_the_public_app_serves_no_metrics_however_spelled(app: Flask) -> None:
+    client = app.test_client()
+    for path in ("/metrics", "/metrics/", "/api/v1/../metrics"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.headers["Content-Type"] == "application/problem+json"
+    assert not [rule for rule in app.url_map.iter_rules() if "metrics" in rule.rule]
+
+
+def test_the_metrics_port_serves_the_exposition_uncached_and_nothing_else(app: Flask) -> None:
+    app.test_client().get("/health")  # at least one counted request in this process
+    port = free_port()
+    server = start_metrics_server("127.0.0.1", port, REGISTRY)
+    try:
+        response = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5,
+                                headers={"Authorization": "Bearer not-a-token"})
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("text/plain; version=")
+        assert response.headers["Cache-Control"] == "no-store"
+        samples = parse(response.text)
+        assert value(samples, "openml_backend_http_requests_total", endpoint="/health", method="GET",
+                     status="200") >= 1
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 404
+        assert requests.post(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code == 405
+    finally:
+        server.shutdown()
+        server.server_close()

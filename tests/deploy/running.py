@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.deploy import kube
+from tests.support.services import free_port
 
 VENV_BIN = str(Path(sys.executable).parent)
 
@@ -35,6 +36,8 @@ def image_like_environment(scratch: Path) -> dict[str, str]:
         "XDG_CACHE_HOME": str(scratch / "home/.cache"),
         "DATA_DIR": str(scratch / "data"),
         "OPENML_CACHE_DIR": str(scratch / "cache/openml"),
+        # The master's /metrics port; a free one, so servers of parallel tests never collide on 9100.
+        "METRICS_PORT": str(free_port()),
     }
 
 

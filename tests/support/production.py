@@ -73,6 +73,17 @@ class ProductionServer(Server):
         """One request on a fresh connection (bounded by `timeout`)."""
         return requests.request(method, self.url + path, timeout=timeout, **kwargs)
 
+    @property
+    def metrics_url(self) -> str:
+        """GET /metrics of the master's own port (METRICS_PORT), not the public one."""
+        return f"http://127.0.0.1:{self.env['METRICS_PORT']}/metrics"
+
+    def scrape(self, timeout: float = 10) -> str:
+        """The Prometheus text the metrics port serves (every worker's numbers)."""
+        response = requests.get(self.metrics_url, timeout=timeout)
+        assert response.status_code == 200, response.text
+        return response.text
+
 
 @contextlib.contextmanager
 def production_gunicorn(env: Mapping[str, str], log_path: Path,

@@ -3,7 +3,8 @@
 
 `cut()` closes the listening socket and every forwarded connection: new connections are
 refused and open ones break, as when the server dies. `restore()` listens again on the same
-port. One thread accepts, one thread per connection forwards both directions (select); the
+port. `pause()` is a stalled server instead: connections are still accepted, but no byte moves
+in either direction (the kernel buffers hold them) until `resume()`. One thread accepts, one thread per connection forwards both directions (select); the
 number of connections is bounded, and every thread ends when the proxy is cut or closed.
 """
 
@@ -29,6 +30,8 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._connections: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
+        self._flowing = threading.Event()
+        self._flowing.set()
         self.accepted = 0
 
     # -- control ----------------------------------------------------------------------------
@@ -59,6 +62,14 @@ class TcpProxy:
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads = [t for t in self._threads if t.is_alive()]
+
+    def pause(self) -> None:
+        """Keep accepting connections but forward nothing, as a server that never answers."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        """Forward again, the bytes held while paused first."""
+        self._flowing.set()
 
     def restore(self) -> None:
         """Listen again on the same port."""
@@ -108,6 +119,8 @@ class TcpProxy:
                 with self._lock:
                     if client not in self._connections:
                         return
+                if not self._flowing.wait(SELECT_SECONDS):
+                    continue
                 readable, _, _ = select.select(list(peers), [], [], SELECT_SECONDS)
                 for sock in readable:
                     data = sock.recv(BUFFER_BYTES)

@@ -26,19 +26,26 @@ RETRY_AFTER_SECONDS = 5
 
 
 class DatabaseGate:
-    """A non-blocking counter of the requests that use the database in this process."""
+    """A non-blocking count of the requests that use the database in this process, at most
+    `limit` at a time."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._slots = threading.BoundedSemaphore(limit)
+        self.in_use = 0
+        self._lock = threading.Lock()
 
     def try_enter(self) -> bool:
         """Take a slot if one is free right now; never waits."""
-        return self._slots.acquire(blocking=False)
+        with self._lock:
+            if self.in_use >= self.limit:
+                return False
+            self.in_use += 1
+            return True
 
     def leave(self) -> None:
         """Give back a slot taken by `try_enter`."""
-        self._slots.release()
+        with self._lock:
+            self.in_use -= 1
 
 
 def _uses_database() -> bool:

@@ -86,7 +86,8 @@ def parse_networks(name: str, value: str | None) -> tuple[IPv4Network | IPv6Netw
             try:
                 networks.append(ip_network(part.strip(), strict=False))
             except ValueError:
-                raise ConfigError(f"{name} must be comma-separated CIDRs such as 10.0.0.0/8 (got {part.strip()!r})") from None
+                raise ConfigError(
+                    f"{name} must be comma-separated CIDRs such as 10.0.0.0/8 (got {part.strip()!r})") from None
     return tuple(networks)
 
 

@@ -4,8 +4,9 @@
 `cut()` closes the listening socket and every forwarded connection: new connections are
 refused and open ones break, as when the server dies. `restore()` listens again on the same
 port. `pause()` is a stalled server instead: connections are still accepted, but no byte moves
-in either direction (the kernel buffers hold them) until `resume()`. One thread accepts, one thread per connection forwards both directions (select); the
-number of connections is bounded, and every thread ends when the proxy is cut or closed.
+in either direction (the kernel buffers hold them) until `resume()`. One thread accepts, one
+thread per connection forwards both directions (select); the number of connections is
+bounded, and every thread ends when the proxy is cut or closed.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ byte moves. Each worker lets at most DB_MAX_CONCURRENT_REQUESTS (3) requests wai
 database; the others answer 503 database_unavailable at once, so a thread is always free and
 GET /health answers within 1 s throughout. The waiting ones answer 503 within the database
 timeouts (a pooled connection's ping fails after DB_READ_TIMEOUT, a new connection's handshake
-after DB_CONNECT_TIMEOUT). When the proxy forwards again, the same processes recover.
+after DB_CONNECT_TIMEOUT); readiness fails within its 1 s database check. When the proxy
+forwards again, the same processes recover.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ READ_TIMEOUT, CONNECT_TIMEOUT = 2, 2
 # A waiting login: one ping that times out, then one handshake that times out, plus scheduling.
 LOGIN_BOUND_SECONDS = READ_TIMEOUT + CONNECT_TIMEOUT + 2.0
 HEALTH_BOUND_SECONDS = 1.0
-CONCURRENT_LOGINS = 24
-WAVES = 2
+# Per wave 12 logins at once on 2 workers: more than the 2 x 3 that may wait on the database.
+CONCURRENT_LOGINS = 12
+WAVES = 3
 
 
 def timed(call):
@@ -47,14 +49,18 @@ def timed(call):
     try:
         return call(), time.monotonic() - started
     except requests.RequestException as error:
-        return error, time.monotonic() - started
+        return type(error).__name__, time.monotonic() - started
 
 
 def probe_health_until(server, stop: threading.Event) -> list[tuple[object, float]]:
-    """GET /health every 0.1 s (each on a fresh connection, 1 s timeout) until `stop`."""
+    """GET /health every 0.1 s (each on a fresh connection, 1 s timeout) until `stop`: (answer
+    or error name, seconds taken, seconds since the first probe) of each."""
     results = []
+    started = time.monotonic()
     while not stop.is_set():
-        results.append(timed(lambda: server.http("GET", "/health", timeout=HEALTH_BOUND_SECONDS)))
+        at = round(time.monotonic() - started, 2)
+        answer, seconds = timed(lambda: server.http("GET", "/health", timeout=HEALTH_BOUND_SECONDS))
+        results.append((answer, seconds, at))
         time.sleep(0.1)
     return results
 
@@ -88,7 +94,7 @@ def test_health_answers_and_logins_fail_fast_while_the_database_stalls(proxied_m
             stop.set()
             health_results = health.result()
 
-        late_or_failed = [(answer, round(seconds, 2)) for answer, seconds in health_results
+        late_or_failed = [(answer, round(seconds, 2), f"at {at}s") for answer, seconds, at in health_results
                           if not isinstance(answer, requests.Response) or answer.status_code != 200
                           or seconds > HEALTH_BOUND_SECONDS]
         assert len(health_results) >= 10 and late_or_failed == [], late_or_failed
@@ -100,6 +106,10 @@ def test_health_answers_and_logins_fail_fast_while_the_database_stalls(proxied_m
             assert seconds <= LOGIN_BOUND_SECONDS, seconds
         # Some logins really waited on the stalled database (the gate is not all there is).
         assert max(seconds for _answer, seconds in logins) >= min(READ_TIMEOUT, CONNECT_TIMEOUT)
+        # Readiness gives its database check 1 s, then says which check failed.
+        ready, seconds = timed(lambda: server.http("GET", "/health/ready", timeout=5))
+        assert ready.status_code == 503 and ready.json()["checks"]["database"] == "failed"
+        assert seconds < 2.0
 
         proxy.resume()
         wait_until(lambda: server.http("GET", "/health/ready").status_code == 200, 30, "readiness after the stall")

@@ -121,6 +121,9 @@ serve() {
 }
 
 migrate() {
+    # DB_READ_TIMEOUT and DB_WRITE_TIMEOUT bound what a request waits for MySQL (seconds);
+    # a schema change may rightly take longer, up to the Job's own deadline (600 s).
+    export DB_READ_TIMEOUT=600 DB_WRITE_TIMEOUT=600
     check_configuration
     log INFO "upgrading the database schema"
     cd "$app_dir"

@@ -117,10 +117,14 @@ def test_probes_point_at_the_health_endpoints(environment: str) -> None:
 
 
 @pytest.mark.parametrize("environment", WEB)
-def test_grace_period_outlasts_prestop_and_gunicorns_graceful_timeout(environment: str) -> None:
+def test_grace_period_outlasts_prestop_and_gunicorns_graceful_timeout(
+        environment: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = pod_spec(environment)
     prestop = kube.flask_container(kube.deployment(environment))["lifecycle"]["preStop"]["exec"]["command"]
     assert prestop[0] == "sleep"
+    # Named here, so reading gunicorn.conf.py leaves no metrics directory of its own in this
+    # process's environment (later in-process metrics tests would read that empty directory).
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     graceful_timeout = runpy.run_path(str(kube.DOCKER_DIR / "gunicorn.conf.py"))["graceful_timeout"]
     assert spec["terminationGracePeriodSeconds"] > int(prestop[1]) + graceful_timeout
 

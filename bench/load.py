@@ -112,7 +112,7 @@ def run_wrk(url: str, script: str, seconds: int, connections: int, scratch: Path
 def scrape(server) -> dict:
     from tests.helpers import parse_metrics
 
-    return parse_metrics(server.http("GET", "/metrics").text)
+    return parse_metrics(server.scrape())
 
 
 def confirmed_account(server, mailbox, email: str) -> None:

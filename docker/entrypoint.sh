@@ -65,6 +65,9 @@ serve() {
 }
 
 migrate() {
+    # DB_READ_TIMEOUT and DB_WRITE_TIMEOUT bound what a request waits for MySQL (seconds);
+    # a schema change may rightly take longer, up to the Job's own deadline (600 s).
+    export DB_READ_TIMEOUT=600 DB_WRITE_TIMEOUT=600
     # Only the validation matters here; its summary line is not JSON.
     (cd "$app_dir" && python -m openml_backend.config check >/dev/null)
     log INFO "upgrading the database schema"

@@ -7,6 +7,10 @@ carries the path without the query string, which may hold API keys or tokens.
 
 GUNICORN_BIND exists for tests and local runs that cannot use port 5000; the
 container always listens on 0.0.0.0:5000 (the Deployments' containerPort).
+
+GET /metrics is not on that port: the master serves it on METRICS_PORT (default 9100, the
+pods' "metrics" containerPort), on the same host address as the public bind, summing every
+worker's numbers (openml_backend/metrics_server.py).
 """
 
 from __future__ import annotations
@@ -34,7 +38,10 @@ else:
 # Imported here, after the directory is set, rather than inside child_exit: that hook runs in
 # the master's SIGCHLD handling, no place for a first import of a package.
 from prometheus_client import multiprocess  # noqa: E402
-worker_class = "gthread"
+# gthread, except that gunicorn's own 400/431/501 answers are problem+json, not HTML.
+worker_class = "openml_backend.gunicorn_worker.JsonErrorThreadWorker"
+# Validated by the app's config check as well (1..65535); entrypoint.sh runs that first.
+METRICS_PORT = int(os.environ.get("METRICS_PORT") or "9100")
 # The workers' heartbeat files: /dev/shm is memory-backed and writable even with a
 # read-only root filesystem, so a slow disk cannot make the arbiter kill a worker.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
@@ -124,6 +131,20 @@ def on_starting(server) -> None:
             shutil.rmtree(child)
         else:
             child.unlink()
+
+
+def when_ready(server) -> None:
+    """Serve GET /metrics (every worker's numbers) from the master on METRICS_PORT.
+
+    A port already taken is logged and the app still serves: a missing scrape target shows in
+    Prometheus (`up == 0`), a pod that will not start takes the service down."""
+    from openml_backend.metrics_server import multiprocess_registry, start_metrics_server
+
+    host = server.cfg.bind[0].rsplit(":", 1)[0].strip("[]") or "0.0.0.0"
+    try:
+        start_metrics_server(host, METRICS_PORT, multiprocess_registry(os.environ["PROMETHEUS_MULTIPROC_DIR"]))
+    except OSError as error:
+        server.log.error("metrics: cannot listen on %s:%s: %s", host, METRICS_PORT, error)
 
 
 def worker_exit(server, worker) -> None:

@@ -121,20 +121,34 @@ _HTTP_CODES = {
     416: ("range_not_satisfiable", "The requested range cannot be served."),
     429: ("too_many_requests", "Too many requests; try again later."),
     431: ("request_header_fields_too_large", "The request headers are too large."),
+    501: ("not_implemented", "The request uses a feature the server does not support."),
 }
 
 
-def problem_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
-) -> Response:
-    """Return the problem+json response every error leaves through."""
+def http_problem(status: int) -> tuple[str, str]:
+    """The stable (code, message) the API uses for an HTTP error `status`."""
+    if status >= 500 and status not in _HTTP_CODES:
+        return "internal_error", ApiError.message
+    return _HTTP_CODES.get(status, ("http_error", "The request could not be served."))
+
+
+def problem_body(status: int, code: str, message: str, request_id: str | None = None, **extra: Any) -> dict:
+    """The problem+json document for `status` (also written by the gunicorn worker, outside Flask)."""
     try:
         title = HTTPStatus(status).phrase
     except ValueError:
         title = "Error"
     body = {"type": "about:blank", "title": title, "status": status, "code": code, "detail": message}
     body.update(extra)
-    body["request_id"] = g.get("request_id")
+    body["request_id"] = request_id
+    return body
+
+
+def problem_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
+    """Return the problem+json response every error leaves through."""
+    body = problem_body(status, code, message, g.get("request_id"), **extra)
     response = json_response(body, status=status, mimetype=PROBLEM_JSON)
     for name, value in (headers or {}).items():
         response.headers[name] = value

@@ -8,8 +8,11 @@ process's default registry is served.
 
 Labels stay bounded: requests are labelled by their route template (`/api/v1/datasets/<int:
 dataset_id>/stats`), never the raw path, and unknown methods collapse into OTHER.
-/metrics needs no credentials; it is meant for the in-cluster scraper, and the Ingress does
-not route it (k8s/prod/ingress.yaml).
+
+The app itself has no /metrics route: under gunicorn the master serves GET /metrics on
+METRICS_PORT (openml_backend/metrics_server.py, started by docker/gunicorn.conf.py), a port
+the public Service and the Ingress do not reach. `flask run` serves no metrics at all;
+`exposition()` returns what the port would serve.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 from prometheus_client import (  # noqa: E402  (after the directory exists)
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
@@ -159,7 +161,7 @@ def _method() -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Count every request by route template, publish build info and serve GET /metrics.
+    """Count every request by route template and publish build info (the app serves no /metrics).
 
     Nothing here depends on what is registered before or after: the route template is read
     when a response leaves, and the features call the counting functions above themselves.
@@ -174,9 +176,3 @@ def init_app(app: Flask) -> None:
         if elapsed is not None:
             REQUEST_SECONDS.labels(endpoint, method).observe(elapsed)
         return response
-
-    @app.get("/metrics")
-    def metrics() -> Response:
-        """The Prometheus text exposition of this process (or of every worker)."""
-        return Response(exposition(), mimetype=None, content_type=CONTENT_TYPE_LATEST,
-                        headers={"Cache-Control": "no-store"})

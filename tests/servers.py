@@ -129,6 +129,8 @@ def image_like_environment(scratch: Path) -> dict[str, str]:
         "XDG_CACHE_HOME": str(scratch / "home/.cache"),
         "DATA_DIR": str(scratch / "data"),
         "OPENML_CACHE_DIR": str(scratch / "cache/openml"),
+        # The master's /metrics port; a free one, so servers of parallel tests never collide on 9100.
+        "METRICS_PORT": str(free_port()),
     }
 
 
@@ -201,6 +203,17 @@ class Gunicorn:
     def http(self, method: str, path: str, timeout: float = 30, **kwargs: Any) -> requests.Response:
         """One request to this server on a fresh connection."""
         return http(method, self.url + path, timeout=timeout, **kwargs)
+
+    @property
+    def metrics_url(self) -> str:
+        """GET /metrics on the master's own port (METRICS_PORT), not the public one."""
+        return f"http://127.0.0.1:{self.env['METRICS_PORT']}/metrics"
+
+    def scrape(self, timeout: float = 10) -> str:
+        """The Prometheus text the metrics port serves (every worker's numbers)."""
+        response = http("GET", self.metrics_url, timeout=timeout)
+        assert response.status_code == 200, response.text
+        return response.text
 
     def get(self, path: str, timeout: float = 5) -> tuple[int, dict]:
         """GET `path`: (status, JSON body or {} when empty)."""

@@ -58,7 +58,7 @@ def _accepted(detail: str = CHECK_EMAIL) -> Response:
 
 
 def _client_address() -> str:
-    # remote_addr is the socket peer unless PROXY_FIX_HOPS trusts a proxy's X-Forwarded-For.
+    # The socket peer, or the forwarded client when the peer is in TRUSTED_PROXIES (security.py).
     return request.remote_addr or "unknown"
 
 
@@ -238,15 +238,10 @@ def feedback() -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Mount the blueprint, wire JWT revocation and error shapes, and trust a proxy if told to."""
-    from werkzeug.middleware.proxy_fix import ProxyFix
-
+    """Mount the blueprint and wire JWT revocation and error shapes."""
     from ..extensions import jwt
     from . import models  # noqa: F401  (the tables must be in the metadata Alembic compares)
     from .tokens import register_token_callbacks
 
     register_token_callbacks(jwt, app)
     app.register_blueprint(blueprint)
-    hops = app.config.get("PROXY_FIX_HOPS", 0)
-    if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]

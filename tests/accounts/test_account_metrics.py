@@ -1,4 +1,4 @@
-"""What GET /metrics counts for accounts: refused logins, throttled attempts, emails sent and
+"""What the metrics (GET /metrics on the metrics port) count for accounts: refused logins, throttled attempts, emails sent and
 failed. Each check compares scrapes before and after (counters live for the test process)."""
 
 from __future__ import annotations
@@ -6,12 +6,14 @@ from __future__ import annotations
 from flask import Flask
 
 from openml_backend.accounts import emails
+from openml_backend.metrics import exposition
 from tests.helpers import PASSWORD, AccountActions, metric_value, parse_metrics
 from tests.servers import free_port
 
 
-def scrape(app: Flask):
-    return parse_metrics(app.test_client().get("/metrics").get_data(as_text=True))
+def scrape(_app: Flask):
+    """What the metrics port would serve for this process (the app's requests run in it)."""
+    return parse_metrics(exposition().decode())
 
 
 def test_refused_logins_and_throttled_attempts_are_counted(app: Flask, accounts: AccountActions) -> None:

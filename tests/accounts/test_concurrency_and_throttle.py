@@ -49,6 +49,8 @@ def test_concurrent_signups_with_one_address_create_one_account(make_app, smtp_s
     accounts = AccountActions(app.test_client(), mailbox)
 
     body = {"email": "race@example.org", "password": PASSWORD, "first_name": "R", "last_name": "C"}
+    # Every thread must reach the database (the race under test), not the per-process gate.
+    app.extensions["openml_backend.database_gate"].limit = THREADS
     statuses = run_together(THREADS, lambda i: app.test_client().post(
         f"{API}/auth/signup", json={**body, "email": body["email"].upper() if i % 2 else body["email"]}).status_code)
     assert statuses == [202] * THREADS
@@ -66,6 +68,7 @@ def test_concurrent_signups_with_one_address_create_one_account(make_app, smtp_s
 def test_concurrent_refresh_with_one_token_lets_one_through(app, accounts: AccountActions) -> None:
     accounts.confirmed_user("racer@example.org")
     refresh_token = accounts.login("racer@example.org")["refresh_token"]
+    app.extensions["openml_backend.database_gate"].limit = 4  # the race, not the per-process gate
     responses = run_together(4, lambda i: app.test_client().post(
         f"{API}/auth/refresh", headers={"Authorization": f"Bearer {refresh_token}"}))
     statuses = Counter(response.status_code for response in responses)
@@ -125,8 +128,13 @@ def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(make_app, smtp_setti
 
     # Default: the header is the client's claim, not trusted; all three count for 127.0.0.1.
     assert statuses(make_app(**smtp_settings, FEEDBACK_MAX_PER_ADDRESS=2)) == [202, 202, 429]
+    # One proxy hop configured, but the peer (127.0.0.1) is not a trusted proxy: the header is
+    # still ignored, so fresh forwarded addresses meet 127.0.0.1's spent counter.
+    untrusted = make_app(env={"PROXY_FIX_HOPS": "1"}, **smtp_settings, FEEDBACK_MAX_PER_ADDRESS=2)
+    assert statuses(untrusted) == [429, 429, 429]
     # Behind one trusted proxy, each forwarded address has its own counter.
-    trusted = make_app(env={"PROXY_FIX_HOPS": "1"}, **smtp_settings, FEEDBACK_MAX_PER_ADDRESS=2)
+    trusted = make_app(env={"PROXY_FIX_HOPS": "1", "TRUSTED_PROXIES": "127.0.0.0/8"}, **smtp_settings,
+                       FEEDBACK_MAX_PER_ADDRESS=2)
     assert statuses(trusted) == [202, 202, 202]
     emails.wait_for_pending(10)
 

@@ -118,10 +118,14 @@ def test_probes_point_at_the_health_endpoints(environment: str) -> None:
 
 
 @pytest.mark.parametrize("environment", WEB)
-def test_grace_period_outlasts_prestop_and_gunicorns_graceful_timeout(environment: str) -> None:
+def test_grace_period_outlasts_prestop_and_gunicorns_graceful_timeout(
+        environment: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = pod_spec(environment)
     prestop = kube.flask_container(kube.deployment(environment))["lifecycle"]["preStop"]["exec"]["command"]
     assert prestop[0] == "sleep"
+    # Named here, so reading gunicorn.conf.py leaves no metrics directory of its own in this
+    # process's environment (later in-process metrics tests would read that empty directory).
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     graceful_timeout = runpy.run_path(str(kube.DOCKER_DIR / "gunicorn.conf.py"))["graceful_timeout"]
     assert spec["terminationGracePeriodSeconds"] > int(prestop[1]) + graceful_timeout
 
@@ -163,13 +167,33 @@ def test_prod_network_policy_allows_only_the_needed_ports() -> None:
     policy = kube.find_object(kube.environment_objects("production"), "NetworkPolicy", "openml-backend-prod")
     assert sorted(policy["spec"]["policyTypes"]) == ["Egress", "Ingress"]
     ingress_ports = {(p["port"], p["protocol"]) for rule in policy["spec"]["ingress"] for p in rule["ports"]}
-    assert ingress_ports == {(5000, "TCP")}
+    assert ingress_ports == {(5000, "TCP"), (9100, "TCP")}  # the app, the metrics port
     egress_ports = {(p["port"], p["protocol"]) for rule in policy["spec"]["egress"] for p in rule["ports"]}
     dns = {(53, "UDP"), (53, "TCP")}
     smtp = {(25, "TCP"), (465, "TCP"), (587, "TCP")}
     assert egress_ports == dns | smtp | {(3306, "TCP"), (443, "TCP")}  # + MySQL, HTTPS
     labels = kube.deployment("production")["spec"]["template"]["metadata"]["labels"]
     assert policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+
+
+def _namespaces_admitted(policy: dict, port: int) -> set[str]:
+    """The namespaces (by kubernetes.io/metadata.name) a NetworkPolicy admits to `port`; every
+    rule for the port must name its sources (a rule without `from` admits everyone)."""
+    names: set[str] = set()
+    for rule in policy["spec"]["ingress"]:
+        if port not in {p["port"] for p in rule["ports"]}:
+            continue
+        assert rule.get("from"), f"a rule admits every source to port {port}"
+        for source in rule["from"]:
+            assert set(source) == {"namespaceSelector"}, source
+            names.add(source["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"])
+    return names
+
+
+def test_prod_network_policy_admits_the_app_port_from_ingress_and_monitoring_and_metrics_from_monitoring() -> None:
+    policy = kube.find_object(kube.environment_objects("production"), "NetworkPolicy", "openml-backend-prod")
+    assert _namespaces_admitted(policy, 5000) == {"ingress-nginx", "monitoring"}
+    assert _namespaces_admitted(policy, 9100) == {"monitoring"}
 
 
 def test_migration_job_runs_the_same_image_and_environment_as_prod() -> None:

@@ -1,6 +1,8 @@
-"""/metrics is scraped inside the cluster and never published: the prod pod template carries
-the prometheus.io annotations that point at it, and the Ingress routes every other route of
-the app but not /metrics (Kubernetes' Prefix matching, element by element)."""
+"""/metrics is scraped inside the cluster and never published: the app has no /metrics route
+(gunicorn's master serves it on METRICS_PORT), the prod pod template's prometheus.io
+annotations point at that port, which is a containerPort of its own and not in the Service,
+and the Ingress routes every route of the app (Kubernetes' Prefix matching, element by
+element)."""
 
 from __future__ import annotations
 
@@ -34,24 +36,25 @@ def app_routes(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     return {rule.rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
 
 
-def test_ingress_routes_every_route_except_metrics(app_routes: set[str]) -> None:
+def test_the_app_has_no_metrics_route_and_the_ingress_routes_every_route(app_routes: set[str]) -> None:
     prefixes = ingress_prefixes()
-    routes = app_routes
-    assert "/metrics" in routes
-    assert not any(prefix_matches(prefix, "/metrics") for prefix in prefixes)
-    unrouted = {route for route in routes - {"/metrics"}
-                if not any(prefix_matches(prefix, route) for prefix in prefixes)}
+    assert not [route for route in app_routes if "metrics" in route]
+    unrouted = {route for route in app_routes if not any(prefix_matches(prefix, route) for prefix in prefixes)}
     assert unrouted == set()
 
 
-def test_prod_pod_annotations_point_at_metrics_on_the_container_port(app_routes: set[str]) -> None:
+def test_prod_pod_annotations_point_at_the_metrics_port_which_the_service_does_not_expose() -> None:
     deployment = kube.deployment("production")
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
-    ports = {p["containerPort"] for p in kube.flask_container(deployment)["ports"]}
+    ports = {p["name"]: p["containerPort"] for p in kube.flask_container(deployment)["ports"]}
+    configmap = kube.find_object(kube.environment_objects("production"), "ConfigMap", "openml-backend-prod-config")
+    metrics_port = int(configmap["data"].get("METRICS_PORT") or TestingConfig(environ={}).METRICS_PORT)
     assert annotations["prometheus.io/scrape"] == "true"
-    assert int(annotations["prometheus.io/port"]) in ports
     assert annotations["prometheus.io/path"] == "/metrics"
-    assert "/metrics" in app_routes
+    assert int(annotations["prometheus.io/port"]) == ports["metrics"] == metrics_port
+    assert ports["http"] == 5000 != metrics_port
+    service = kube.find_object(kube.environment_objects("production"), "Service", "openml-backend-prod")
+    assert {p["targetPort"] for p in service["spec"]["ports"]} == {"http"}
 
 
 def test_the_multiprocess_files_have_a_writable_volume() -> None:

@@ -17,7 +17,7 @@ REQUESTS = 60
 
 
 def health_count(server) -> float:
-    samples = parse_metrics(server.http("GET", "/metrics").text)
+    samples = parse_metrics(server.scrape())
     return metric_value(samples, "openml_backend_http_requests_total", endpoint="/health", method="GET", status="200")
 
 
@@ -44,5 +44,5 @@ def test_metrics_sum_every_worker_and_keep_a_dead_workers_counts(openml, mariadb
     assert busiest not in replaced
     assert health_count(server) == counted  # a dead worker's counters stay in the sums
 
-    samples = parse_metrics(server.http("GET", "/metrics").text)
+    samples = parse_metrics(server.scrape())
     assert metric_value(samples, "openml_backend_build_info", version=__version__, environment="production") == 1

@@ -47,13 +47,13 @@ def test_signup_and_reset_answer_and_keep_the_account_when_smtp_fails(kind: str,
         assert forgot.status_code == 202, forgot.text
 
         def failed_sends() -> float:
-            samples = parse_metrics(server.http("GET", "/metrics").text)
+            samples = parse_metrics(server.scrape())
             return sum(metric_value(samples, "openml_backend_emails_total", template=t, outcome="failed")
                        for t in ("confirm", "reset"))
 
         # Both attempts end (as failures) within the SMTP timeout, plus scheduling margin.
         wait_until(lambda: failed_sends() == 2, SMTP_TIMEOUT + 10, "both send attempts to fail")
-        samples = parse_metrics(server.http("GET", "/metrics").text)
+        samples = parse_metrics(server.scrape())
         assert metric_value(samples, "openml_backend_emails_total", template="confirm", outcome="sent") == 0
 
     (user_id,) = mariadb_rows(mariadb_uri, "SELECT id FROM users WHERE email = %s", email)[0]

@@ -1,0 +1,1 @@
+"""Security properties: response headers, the client address behind proxies, gunicorn edge answers."""

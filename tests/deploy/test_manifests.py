@@ -4,7 +4,6 @@ deployment guide (k8s/README.md) gives operators."""
 
 from __future__ import annotations
 
-import runpy
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,6 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from openml_backend.config.settings import SETTINGS
 from tests.deploy import kube
 
 KUBERNETES_VERSIONS = ("1.29.0", "1.33.0")
@@ -118,15 +118,14 @@ def test_probes_point_at_the_health_endpoints(environment: str) -> None:
 
 
 @pytest.mark.parametrize("environment", WEB)
-def test_grace_period_outlasts_prestop_and_gunicorns_graceful_timeout(
-        environment: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_grace_period_outlasts_prestop_and_gunicorns_graceful_timeout(environment: str) -> None:
     spec = pod_spec(environment)
     prestop = kube.flask_container(kube.deployment(environment))["lifecycle"]["preStop"]["exec"]["command"]
     assert prestop[0] == "sleep"
-    # Named here, so reading gunicorn.conf.py leaves no metrics directory of its own in this
-    # process's environment (later in-process metrics tests would read that empty directory).
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    graceful_timeout = runpy.run_path(str(kube.DOCKER_DIR / "gunicorn.conf.py"))["graceful_timeout"]
+    # entrypoint.sh passes GUNICORN_GRACEFUL_TIMEOUT to gunicorn: the pod's value, else the default.
+    (setting,) = [s for s in SETTINGS if s.name == "GUNICORN_GRACEFUL_TIMEOUT"]
+    pod_value = kube.kubelet_environment(environment).get("GUNICORN_GRACEFUL_TIMEOUT")
+    graceful_timeout = int(pod_value) if pod_value else setting.default_for(environment)
     assert spec["terminationGracePeriodSeconds"] > int(prestop[1]) + graceful_timeout
 
 

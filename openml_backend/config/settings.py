@@ -170,7 +170,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DB_POOL_RECYCLE", Integer(1), 280,
             "seconds before a pooled MySQL connection is replaced (below wait_timeout)"),
     Setting("DB_MAX_CONCURRENT_REQUESTS", Integer(1), 3,
-            "database-using requests one worker runs at once; others answer 503 database_unavailable"),
+            "account requests one worker process serves at once (keep it below GUNICORN_THREADS); "
+            "others answer 503 database_unavailable"),
     Setting("SMTP_SERVER", Text(), "localhost", "outgoing mail relay", key="MAIL_SERVER"),
     Setting("SMTP_PORT", Integer(1, 65535), 25, "port of the mail relay", key="MAIL_PORT"),
     Setting("SMTP_LOGIN", Text(), None, "user name at the mail relay", key="MAIL_USERNAME"),
@@ -205,7 +206,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FEEDBACK_MAX_PER_ADDRESS", Integer(1), 5, "feedback messages per client address and hour"),
     Setting("FEEDBACK_EMAIL", Text(), "openmlhq@googlegroups.com", "where POST /feedback messages go"),
     Setting("PROXY_FIX_HOPS", Integer(0, 5), 0,
-            "trust X-Forwarded-For from this many proxies; 0 uses the socket address"),
+            "trust X-Forwarded-For from this many proxies, only from TRUSTED_PROXIES; 0 uses the socket address"),
     Setting("TRUSTED_PROXIES", CommaList(networks=True), [],
             "X-Forwarded-For is honoured only when the socket peer is in one of these networks"),
     Setting("METRICS_PORT", Integer(1, 65535), 9100, "/metrics is served only on this port"),

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -178,6 +179,7 @@ def samples_by_worker(metrics_dir: Path) -> dict[int, Samples]:
 # --- the accounts API, driven like the website drives it -----------------------------------
 
 PASSWORD = "correct horse battery staple"
+TESTING_JWT_KEY = "testing-jwt-secret-key-0123456789abcdef"  # the testing configuration's JWT key
 
 
 class AccountActions:
@@ -317,3 +319,24 @@ class StandingAccount:
         with self.app.app_context():
             user = db.session.query(User).filter_by(email=self.email).one()
             return issue_token_pair(user)
+
+
+def run_together(count: int, action) -> list:
+    """Run `action(i)` in `count` threads released at the same moment; return the results."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def worker(index: int) -> None:
+        barrier.wait(timeout=30)
+        try:
+            results[index] = action(index)
+        except Exception as error:  # reported through the results
+            results[index] = error
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads)
+    return results

@@ -13,6 +13,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app
 
+from ..database import outside_database
+
 MIN_PASSWORD_LENGTH = 8
 # Longer passwords are refused before hashing: argon2 hashes any length, but a megabyte of
 # password per request is a cheap way to burn CPU.
@@ -42,7 +44,8 @@ def current_hasher() -> PasswordHasher:
 
 def hash_password(password: str) -> str:
     """Return the argon2id hash of `password` (an encoded string with salt and parameters)."""
-    return current_hasher().hash(password)
+    with outside_database():
+        return current_hasher().hash(password)
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
@@ -52,10 +55,11 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
     the same time.
     """
     cost = current_app.config["PASSWORD_HASH_COST"]
-    try:
-        return bool(_hasher(cost).verify(stored_hash or _dummy_hash(cost), password)) and stored_hash is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    with outside_database():
+        try:
+            return bool(_hasher(cost).verify(stored_hash or _dummy_hash(cost), password)) and stored_hash is not None
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
 
 
 def needs_rehash(stored_hash: str) -> bool:

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from openml_backend.accounts import emails
-from tests.helpers import API, AccountActions
+from tests.helpers import AccountActions
 
 SAMPLES = 40
 LOWER, UPPER = 0.75, 1.35

@@ -7,9 +7,7 @@ from __future__ import annotations
 import jwt as pyjwt
 import pytest
 
-from tests.helpers import API, AccountActions, bearer
-from tests.helpers import assert_problem
-from tests.accounts.test_token_attacks import TESTING_JWT_KEY
+from tests.helpers import API, TESTING_JWT_KEY, AccountActions, bearer
 
 
 @pytest.fixture

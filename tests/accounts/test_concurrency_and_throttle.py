@@ -4,7 +4,6 @@ hashing, the feedback throttle, and a missing database gives 503."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from pathlib import Path
 
@@ -13,31 +12,10 @@ import pytest
 from openml_backend import create_app
 from openml_backend.accounts import emails
 from openml_backend.config import TestingConfig
-from tests.helpers import API, PASSWORD, AccountActions, token_from
+from tests.helpers import API, PASSWORD, AccountActions, run_together, token_from
 from tests.servers import free_port
 
 THREADS = 8
-
-
-def run_together(count: int, action) -> list:
-    """Run `action(i)` in `count` threads released at the same moment; return the results."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def worker(index: int) -> None:
-        barrier.wait(timeout=30)
-        try:
-            results[index] = action(index)
-        except Exception as error:  # reported through the results
-            results[index] = error
-
-    threads = [threading.Thread(target=worker, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def test_concurrent_signups_with_one_address_create_one_account(make_app, smtp_settings, mailbox) -> None:

@@ -18,9 +18,8 @@ from jwt.warnings import InsecureKeyLengthWarning
 from flask import Flask
 
 from openml_backend.accounts import emails
-from tests.helpers import API, PASSWORD, AccountActions, assert_problem, bearer
+from tests.helpers import API, PASSWORD, TESTING_JWT_KEY, AccountActions, assert_problem, bearer
 
-TESTING_JWT_KEY = "testing-jwt-secret-key-0123456789abcdef"  # TestingConfig's default
 
 
 def b64(data: dict) -> str:

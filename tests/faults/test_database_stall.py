@@ -3,11 +3,13 @@
 
 The app reaches MariaDB through a TCP proxy that is paused: connections are accepted and no
 byte moves. Each worker lets at most DB_MAX_CONCURRENT_REQUESTS (3) requests wait on the
-database; the others answer 503 database_unavailable at once, so a thread is always free and
-GET /health answers within 1 s throughout. The waiting ones answer 503 within the database
-timeouts (a pooled connection's ping fails after DB_READ_TIMEOUT, a new connection's handshake
-after DB_CONNECT_TIMEOUT); readiness fails within its 1 s database check. When the proxy
-forwards again, the same processes recover.
+database; another waits for a slot only until the holders look stalled (0.5 s without
+progress, see openml_backend/database.py) and then answers 503 database_unavailable, so a
+thread is free again within 0.5 s and GET /health answers within 1 s throughout. The ones
+on the database answer 503 within the database timeouts (a pooled connection's ping fails
+after DB_READ_TIMEOUT, a new connection's handshake after DB_CONNECT_TIMEOUT); readiness
+fails within its 1 s database check. When the proxy forwards again, the same processes
+recover.
 """
 
 from __future__ import annotations

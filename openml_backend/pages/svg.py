@@ -138,7 +138,9 @@ def categories(chart_id: str, feature: str, entry: dict) -> Markup:
 
 def colour_class(value: float) -> int:
     """The index in DIVERGING of a coefficient in [-1, 1]."""
-    return min(len(DIVERGING) - 1, max(0, math.floor((value + 1) / 2 * len(DIVERGING))))
+    # rounded first so a boundary such as -0.8 lands in the class it starts, not below it
+    position = round((value + 1) / 2 * len(DIVERGING), 9)
+    return min(len(DIVERGING) - 1, max(0, math.floor(position)))
 
 
 def heatmap(features: Sequence[str], matrix: Sequence[Sequence[float | None]]) -> Markup:

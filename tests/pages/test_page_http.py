@@ -8,7 +8,6 @@ from __future__ import annotations
 import gzip
 import html
 import time
-from collections.abc import Callable
 
 import pytest
 from flask import Flask

@@ -210,7 +210,7 @@ def test_pending_computation_page_refreshes_itself(page_app) -> None:
     text = assert_html_error(page, 503, "stats_pending")
     seconds = int(page.headers["Retry-After"])
     assert f'<meta http-equiv="refresh" content="{seconds}">' in text
-    assert f"reloads itself in {seconds} seconds" in text
+    assert f"reloads itself in {seconds} seconds" in text and f"Try again in {seconds} seconds" in text
     assert page.headers["Cache-Control"] == "no-store"
 
 

@@ -230,8 +230,13 @@ def test_hostile_names_are_escaped_text(page_app) -> None:
 
 
 def test_date_features_get_a_histogram_over_time(page_app) -> None:
+    from openml_backend.datasets.schemas import DatasetStats
+
     app = page_app()
-    distribution = statistics_json(app, 9007)["statistics"]["distribution"]
+    document = statistics_json(app, 9007)
+    DatasetStats.model_validate(document)  # the contract describes the date histogram
+    distribution = document["statistics"]["distribution"]
+    assert sum(distribution["day"]["counts"]) == 4  # four days and one missing value
     parts = read_page(get_page(app, 9007).get_data(as_text=True))
     assert len(parts.chart_titles) == expected_charts(distribution, list(distribution))
     assert any(title.startswith("Histogram over time of day") for title in parts.chart_titles) == bool(

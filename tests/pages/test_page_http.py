@@ -241,3 +241,18 @@ def test_date_features_get_a_histogram_over_time(page_app) -> None:
     assert len(parts.chart_titles) == expected_charts(distribution, list(distribution))
     assert any(title.startswith("Histogram over time of day") for title in parts.chart_titles) == bool(
         distribution["day"].get("counts"))
+
+
+@pytest.mark.parametrize("dataset_id", [9001, 9002, 9003, 9004, 9005, 9006, 9008, 9009, 9013, 9014, 30])
+def test_edge_case_pages_render_their_charts(page_app, dataset_id: int) -> None:
+    app = page_app()
+    statistics = statistics_json(app, dataset_id)["statistics"]
+    response = get_page(app, dataset_id)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    parts = read_page(response.get_data(as_text=True))
+    names = list(statistics["distribution"])[:PER_PAGE]
+    assert parts.row_names == names
+    correlation = statistics["correlation"]
+    assert len(parts.chart_titles) == expected_charts(statistics["distribution"], names) + bool(correlation)
+    side = len(correlation["features"]) if correlation else 0
+    assert parts.heatmap_cells == side * side

@@ -149,7 +149,7 @@ def test_page_in_chromium(browser, page_server, name: str) -> None:
         visit.close()
 
 
-@pytest.mark.parametrize("name", ["anneal", "hostile_names"])
+@pytest.mark.parametrize("name", ["anneal", "iris", "hostile_names"])
 def test_page_passes_axe(browser, page_server, name: str) -> None:
     from axe_playwright_python.sync_playwright import Axe
 

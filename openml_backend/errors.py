@@ -1,18 +1,22 @@
 """The API's one error shape: exceptions raised anywhere, rendered as RFC 9457 problem+json.
 
 Every 4xx and 5xx the service sends, its own or Werkzeug's (404, 405, 413, ...), and every
-unexpected exception, leaves through `init_app`, so a client never sees HTML or a traceback.
-Body: {"type", "title", "status", "code", "detail", "request_id", ...extra}. A database that
-cannot be reached, under any blueprint, is a temporary 503 `database_unavailable`.
+unexpected exception, leaves through `init_app`, so an API client never sees HTML or a
+traceback. Body: {"type", "title", "status", "code", "detail", "request_id", ...extra}. A
+database that cannot be reached, under any blueprint, is a temporary 503 `database_unavailable`.
+
+The pages meant for people (paths under a prefix given to `register_error_page`, e.g.
+/datasets/) get the same status, code, message and headers as an HTML page instead.
 """
 
 from __future__ import annotations
 
 import logging
 from http import HTTPStatus
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, g
+from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy import exc as sqlalchemy_errors
 from werkzeug.exceptions import HTTPException
 
@@ -20,6 +24,10 @@ from .extensions import db
 from .jsonio import json_response
 
 PROBLEM_JSON = "application/problem+json"
+_ERROR_PAGES = "openml_backend.error_pages"
+
+# (status, code, message, headers) -> an HTML response with that status and those headers
+ErrorPage = Callable[[int, str, str, dict[str, str]], Response]
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +163,27 @@ def problem_response(
     return response
 
 
+def register_error_page(app: Flask, path_prefix: str, render: ErrorPage) -> None:
+    """Render the errors of requests whose path starts with `path_prefix` with `render` (a page
+    for people) instead of problem+json; every other path keeps problem+json."""
+    app.extensions.setdefault(_ERROR_PAGES, []).append((path_prefix, render))
+
+
+def _error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                    **extra: Any) -> Response:
+    if has_request_context():
+        for prefix, render in current_app.extensions.get(_ERROR_PAGES, ()):
+            if request.path.startswith(prefix):
+                try:
+                    return render(status, code, message, dict(headers or {}))
+                except Exception:  # a broken page must still leave as an error, never a traceback
+                    log.exception("error page failed", extra={"status": status})
+                    break
+    return problem_response(status, code, message, headers, **extra)
+
+
 def _render_api_error(error: ApiError) -> Response:
-    return problem_response(error.status, error.code, error.message, error.headers, **error.extra)
+    return _error_response(error.status, error.code, error.message, error.headers, **error.extra)
 
 
 def _render_http_exception(error: HTTPException) -> Response:
@@ -167,7 +194,7 @@ def _render_http_exception(error: HTTPException) -> Response:
         headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
     if status >= 500:
         code, message = "internal_error", ApiError.message
-    return problem_response(status, code, message, headers)
+    return _error_response(status, code, message, headers)
 
 
 def _render_database_unavailable(error: Exception) -> Response:
@@ -176,15 +203,15 @@ def _render_database_unavailable(error: Exception) -> Response:
         db.session.rollback()
     except Exception:  # the connection is gone; the session is discarded with the request
         pass
-    return problem_response(503, "database_unavailable", "The database is unavailable; try again shortly.",
-                            {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
+    return _error_response(503, "database_unavailable", "The database is unavailable; try again shortly.",
+                           {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
 
 
 def _render_unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return _render_http_exception(error)
     log.exception("unhandled error", extra={"error_type": type(error).__name__})
-    return problem_response(500, "internal_error", ApiError.message)
+    return _error_response(500, "internal_error", ApiError.message)
 
 
 def init_app(app: Flask) -> None:

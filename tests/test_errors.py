@@ -125,3 +125,32 @@ def test_each_lost_database_error_is_503_database_unavailable(probe_app: Flask, 
 
     body = assert_problem(probe_app.test_client().get("/probe/lost-database"), 503, "database_unavailable")
     assert "QueuePool" not in body["detail"] and "gone away" not in body["detail"]
+
+
+def test_error_pages_cover_their_prefix_only_and_fall_back_to_problem_json(tmp_path: Path) -> None:
+    from flask import Response
+
+    from openml_backend.errors import register_error_page
+
+    app = create_app(TestingConfig(environ={"DATA_DIR": str(tmp_path)}))
+
+    def page(status: int, code: str, message: str, headers: dict[str, str]) -> Response:
+        return Response(f"<p>{status} {code}</p>", status=status, mimetype="text/html", headers=headers)
+
+    def broken(status: int, code: str, message: str, headers: dict[str, str]) -> Response:
+        raise RuntimeError("the page itself failed")
+
+    register_error_page(app, "/people/", page)
+    register_error_page(app, "/broken/", broken)
+
+    @app.get("/people/busy")
+    def busy():
+        raise ServiceUnavailable("Upstream is down.", code="upstream_down", retry_after=30)
+
+    client = app.test_client()
+    shown = client.get("/people/busy")
+    assert (shown.status_code, shown.mimetype, shown.headers["Retry-After"]) == (503, "text/html", "30")
+    assert shown.get_data(as_text=True) == "<p>503 upstream_down</p>"
+    assert client.get("/people/nowhere").get_data(as_text=True) == "<p>404 not_found</p>"
+    assert_problem(client.get("/peoplex/nowhere"), 404, "not_found")
+    assert_problem(client.get("/broken/nowhere"), 404, "not_found")

@@ -1,7 +1,8 @@
 """Dataset statistics: GET /api/v1/datasets/<id>/stats and `flask stats warm`.
 
 `views` is the endpoint, `cli` the command, `statistics` builds and renders a dataset's
-document, `cache` shares it between processes (tables in `models`). The OpenML client is
+document, `responses` sends a rendered answer (ETag, 304, gzip; the dataset page uses it too),
+`cache` shares it between processes (tables in `models`). The OpenML client is
 `openml_backend.openml_client`; the computation is `openml_backend.stats`.
 """
 

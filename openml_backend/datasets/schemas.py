@@ -54,13 +54,15 @@ class CategoricalEntry(_Strict):
 
 
 class DateEntry(_Strict):
-    """A date feature: its range as ISO-8601 strings."""
+    """A date feature: its range as ISO-8601 strings and its histogram over time."""
 
     type: Literal["date"]
     count: int
     missing: int
     min: str | None
     max: str | None
+    bins: list[str] = Field(description="Bin edges as ISO-8601 date-times (one more than counts); [] without a value.")
+    counts: list[int]
     is_target: bool
     declared_type: str | None = None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
@@ -61,8 +62,23 @@ class DatasetStatistics:
         Raises ApiError subclasses: 404 unknown dataset, 403 private, 503 OpenML unavailable or
         another process still computing past the wait timeout, 502 data that cannot be parsed.
         """
-        entry, cached = self.cache.get_or_compute(dataset_id, self.compute, force_refresh=force_refresh)
+        entry, cached = self.entry(dataset_id, force_refresh)
         return self._render(entry, preview_rows, cached)
+
+    def entry(self, dataset_id: int, force_refresh: bool = False) -> tuple[CachedStats, bool]:
+        """The stored document of `dataset_id` (loaded, or computed now) and whether it came from
+        the cache. Raises as `answer` does."""
+        return self.cache.get_or_compute(dataset_id, self.compute, force_refresh=force_refresh)
+
+    def rendered(self, key: tuple, render: Callable[[], Rendered]) -> Rendered:
+        """The response held under `key` in the in-process LRU of ready responses (shared with
+        the JSON answers, bounded by the same bytes), else `render()`'s, kept for next time.
+        `key` must name the entry's etag so a new computation never meets an old rendering."""
+        held = self._rendered.get(key)
+        if held is None:
+            held = render()
+            self._rendered.put(key, held, len(held.body) + len(held.body_gzip))
+        return held
 
     def compute(self, dataset_id: int) -> FreshStats:
         """Load the dataset from OpenML and compute its statistics document."""

@@ -1,4 +1,5 @@
-"""GET /api/v1/datasets/<id>/stats: query validation, conditional requests, gzip, caching headers."""
+"""GET /api/v1/datasets/<id>/stats: query validation; conditional requests, gzip and caching
+headers are `responses.cached_response`, which the dataset page shares."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from flask import Blueprint, Response, current_app, request
 from ..contract import Header, Parameter, Reply, operation, problem
 from ..contract.operations import RETRY_AFTER
 from ..errors import BadRequest
+from .responses import cached_response
 from .schemas import DatasetStats
-from .statistics import DatasetStatistics, Rendered
+from .statistics import DatasetStatistics
 
 blueprint = Blueprint("datasets", __name__, url_prefix="/api/v1/datasets")
 
@@ -30,7 +32,8 @@ def parse_dataset_id(text: str) -> int:
     return int(text)
 
 
-def _single_param(name: str) -> str | None:
+def single_param(name: str) -> str | None:
+    """The query parameter `name`, or None when absent; 400 when it is given more than once."""
     values = request.args.getlist(name)
     if len(values) > 1:
         raise BadRequest(f"{name} may be given once.", code="invalid_parameter", parameter=name)
@@ -39,7 +42,7 @@ def _single_param(name: str) -> str | None:
 
 def parse_preview_rows() -> int:
     """Return max_preview_rows: an integer from 0 to 1000 (default 100), else 400."""
-    text = _single_param("max_preview_rows")
+    text = single_param("max_preview_rows")
     if text is None:
         return DEFAULT_PREVIEW_ROWS
     if not text.isascii() or not text.isdigit() or len(text) > 4 or int(text) > MAX_PREVIEW_ROWS:
@@ -50,32 +53,13 @@ def parse_preview_rows() -> int:
 
 def parse_force_refresh() -> bool:
     """Return force_refresh: true, false, 1 or 0 (default false), else 400."""
-    text = _single_param("force_refresh")
+    text = single_param("force_refresh")
     if text is None:
         return False
     if text not in _BOOLEANS:
         raise BadRequest("force_refresh must be true, false, 1 or 0.", code="invalid_parameter",
                          parameter="force_refresh")
     return _BOOLEANS[text]
-
-
-def _accepts_gzip() -> bool:
-    return request.accept_encodings.quality("gzip") > 0
-
-
-def _respond(rendered: Rendered) -> Response:
-    max_age = current_app.config["STATS_CACHE_MAX_AGE"]
-    if request.if_none_match.contains_weak(rendered.etag):
-        response = Response(status=304)
-    elif _accepts_gzip():
-        response = Response(rendered.body_gzip, mimetype="application/json")
-        response.headers["Content-Encoding"] = "gzip"
-    else:
-        response = Response(rendered.body, mimetype="application/json")
-    response.set_etag(rendered.etag, weak=True)
-    response.headers["Cache-Control"] = f"public, max-age={max_age}, stale-while-revalidate={max_age}"
-    response.vary.add("Accept-Encoding")
-    return response
 
 
 _ETAG = Header("ETag", "Weak validator of this representation; send it back in If-None-Match.")
@@ -123,4 +107,4 @@ def dataset_stats(dataset_id: str) -> Response:
     identifier = parse_dataset_id(dataset_id)
     preview_rows = parse_preview_rows()
     force_refresh = parse_force_refresh()
-    return _respond(dataset_statistics().answer(identifier, preview_rows, force_refresh))
+    return cached_response(dataset_statistics().answer(identifier, preview_rows, force_refresh), "application/json")

@@ -26,7 +26,7 @@ from .preview import preview_rows
 from .temporal import summarize_dates
 
 # Bump whenever the output for the same input changes; stored statistics are keyed on it.
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 # Below this many rows a thread per column costs more than it saves.
 _ROWS_WORTH_A_THREAD = 50_000
 
@@ -230,7 +230,7 @@ def _summarize(column: _Column, settings: StatsSettings) -> dict:
         column.varies = entry["min"] is not None and entry["min"] != entry["max"]
         return entry
     if column.kind == kinds.DATE:
-        return summarize_dates(column.data)
+        return summarize_dates(column.data, settings.histogram_bins)
     declared = column.info.nominal_values if column.info and column.kind == kinds.NOMINAL else None
     return summarize_categories(count_categories(column.data), column.kind, settings.max_categories, declared)
 

@@ -2,8 +2,10 @@
 # Install what the deployment tests (tests/deploy) need beyond requirements-dev.txt:
 #   - checkov, hadolint, yamllint in their own virtualenv (DEPLOY_TOOLS_VENV, default
 #     .venv-tools): checkov's dependency tree conflicts with the project's pins;
-#   - shellcheck, and podman with runc, slirp4netns and debootstrap for the image test,
-#     from apt when running as root (CI); otherwise the tests that need them say why they skip.
+#   - shellcheck, podman with runc, slirp4netns and debootstrap for the image test, and
+#     Debian's Chromium for the dataset page's browser tests (tests/pages; Playwright drives it,
+#     no browser is downloaded), from apt when running as root (CI); otherwise the tests that
+#     need them say why they skip.
 # Idempotent and quick when everything is there. Usage: bash tests/deploy/install_tools.sh
 set -euo pipefail
 
@@ -20,7 +22,7 @@ if [[ ! -x "$venv/bin/checkov" ]] || ! cmp -s "$requirements" "$venv/.requiremen
 fi
 
 missing=()
-for pair in shellcheck:shellcheck podman:podman runc:runc slirp4netns:slirp4netns debootstrap:debootstrap; do
+for pair in shellcheck:shellcheck podman:podman runc:runc slirp4netns:slirp4netns debootstrap:debootstrap chromium:chromium; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if ((${#missing[@]} > 0)); then

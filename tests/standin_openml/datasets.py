@@ -512,7 +512,13 @@ GENERATED_DATASETS = {
     9012: "corrupt_parquet_garbage_arff: parquet bytes are garbage and so is the ARFF",
     9013: "corrupt_parquet_good_arff: garbage parquet, valid ARFF (the ARFF fallback works)",
     9014: "integers: int64 columns with and without missing values, ARFF only",
+    9015: "hostile_names: a column named <script>alert(1)</script>, markup in category values, 6 rows",
 }
+
+# Names and values a page must show as text and never run (9015).
+SCRIPT_COLUMN = "<script>alert(1)</script>"
+MARKUP_CATEGORY = '<img src=x onerror="alert(2)">'
+
 
 GARBAGE = b"\x00\x01this is not a data file\n@data\n{{{,,,'\x02\n" * 20
 
@@ -618,6 +624,19 @@ def _generated_datasets() -> list[ServedDataset]:
                 "gappy": pa.array([10, None, 30, None, 50], type=pa.int64()),
             }),
             with_parquet=False,
+        ),
+        _generated(
+            9015,
+            "hostile_names",
+            pa.table({
+                SCRIPT_COLUMN: pa.array([1.0, 2.0, 3.5, None, 5.0, 8.0], type=pa.float64()),
+                "x": pa.array([2.0, 1.0, 4.0, 3.0, 6.0, 5.0], type=pa.float64()),
+                "tag": _nominal([MARKUP_CATEGORY, "plain", MARKUP_CATEGORY, "a & b", "plain", MARKUP_CATEGORY],
+                                (MARKUP_CATEGORY, "plain", "a & b")),
+                "note": pa.array(["</td></tr><b>bold</b>", "it's \"quoted\"", None, "ok", "ok", "x"],
+                                 type=pa.string()),
+            }),
+            target="tag",
         ),
     ]
     assert {d.dataset_id for d in datasets} == set(GENERATED_DATASETS)

@@ -146,9 +146,12 @@ def test_string_and_date_features_have_their_own_types():
     assert (text["type"], text["categories"], text["counts"], text["missing"]) == (
         "string", ["hello", "world"], [2, 1], 1
     )
+    histogram = {key: when.pop(key) for key in ("bins", "counts")}
     assert when == {
         "type": "date", "count": 3, "missing": 1, "min": "2020-01-02", "max": "2022-01-01", "is_target": False
     }
+    assert (histogram["bins"][0], histogram["bins"][-1]) == ("2020-01-02T00:00:00", "2022-01-01T00:00:00")
+    assert sum(histogram["counts"]) == 3 and len(histogram["counts"]) == 20
     assert stats["preview"]["rows"][0] == ["hello", "2021-05-01"]
     assert_strict_json(stats)
 

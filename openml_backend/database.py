@@ -14,6 +14,11 @@ A request that finds every slot taken waits for one only while the database look
   or given back, nor a hash finished, for GATE_STALL_SECONDS. Holders that have sat that
   long are refused at once: with a stalled database they stay until the driver's timeouts;
 - it answers 503 after GATE_MAX_WAIT_SECONDS in any case.
+Once a waiter has given up on stalled holders, the gate stops letting anyone wait: a request
+takes a free slot or answers 503 at once, until a request leaves its slot with an answer
+below 500 (the database answers again). Without that, gunicorn's queue would hand each
+queued login in turn the one free thread for GATE_STALL_SECONDS, and /health queued behind
+several of them would miss its probe.
 Elapsed time alone cannot tell a stall from a burst of logins: three argon2 verifies sharing
 a busy CPU take a second or more, with no slot given back meanwhile. Hashing is the only
 long work a holder does outside the database, so it counts as progress. A burst of logins
@@ -35,6 +40,7 @@ from contextlib import contextmanager
 from flask import Flask, Response, current_app, g, request
 
 from .errors import problem_response
+from .extensions import db
 
 DATABASE_BLUEPRINTS = frozenset({"accounts"})
 GATE_EXTENSION = "openml_backend.database_gate"
@@ -62,6 +68,7 @@ class DatabaseGate:
         self.in_use = 0
         self._outside = 0  # holders busy outside the database right now (hashing)
         self._last_progress = time.monotonic()  # a slot taken or given back, or a hash finished
+        self.stalled = False  # a waiter gave up on stalled holders; no one waits until a healthy answer
         self._changed = threading.Condition()
 
     def try_enter(self) -> bool:
@@ -76,16 +83,22 @@ class DatabaseGate:
             give_up_at = time.monotonic() + self.max_wait_seconds
             while not self._take():
                 now = time.monotonic()
-                if now >= give_up_at or self._looks_stalled(now):
+                if self.stalled or now >= give_up_at:
+                    return False
+                if self._looks_stalled(now):
+                    self.stalled = True
                     return False
                 self._changed.wait(min(GATE_POLL_SECONDS, give_up_at - now))
             return True
 
-    def leave(self) -> None:
-        """Give back a slot taken by `enter` or `try_enter`."""
+    def leave(self, healthy: bool = True) -> None:
+        """Give back a slot taken by `enter` or `try_enter`; `healthy` when its request got an
+        answer below 500, which ends a stall."""
         with self._changed:
             self.in_use -= 1
             self._last_progress = time.monotonic()
+            if healthy:
+                self.stalled = False
             self._changed.notify()
 
     @contextmanager
@@ -145,7 +158,19 @@ def init_app(app: Flask) -> None:
         g.database_gate_entered = True
         return None
 
+    @app.after_request
+    def note_database_answer(response: Response) -> Response:
+        g.database_gate_healthy = response.status_code < 500
+        return response
+
     @app.teardown_request
-    def leave_database_gate(_error: BaseException | None) -> None:
-        if g.pop("database_gate_entered", False):
-            gate.leave()
+    def leave_database_gate(error: BaseException | None) -> None:
+        if not g.pop("database_gate_entered", False):
+            return
+        try:
+            # Hand the connection back while this request still holds its slot: returning it
+            # rolls back, and on a stalled database that waits out DB_READ_TIMEOUT as well.
+            # After the slot is given back, that wait would take the thread kept for /health.
+            db.session.remove()
+        finally:
+            gate.leave(healthy=error is None and g.pop("database_gate_healthy", False))

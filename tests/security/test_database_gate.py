@@ -67,6 +67,30 @@ def test_a_waiter_gives_up_when_the_holders_stall_while_it_waits() -> None:
     assert gate.in_use == 1
 
 
+def test_after_a_stall_nobody_waits_until_a_healthy_answer() -> None:
+    # In a stall, gunicorn hands each queued login in turn the one free thread; if each waited
+    # the stall threshold again, /health queued behind them would miss its probe.
+    gate = DatabaseGate(2, stall_seconds=0.3, max_wait_seconds=60)
+    assert gate.try_enter() and gate.try_enter()
+    assert gate.enter() is False and gate.stalled  # waited 0.3 s, then gave up on the holders
+    gate.leave(healthy=False)  # a holder's request ends with a 503 (its database timed out)
+    assert gate.enter() is True  # a free slot is still taken (how recovery gets noticed)...
+    started = time.monotonic()
+    assert gate.enter() is False  # ...but nobody waits, though a slot was just taken
+    assert time.monotonic() - started < 0.2
+    gate.leave(healthy=True)  # an answer below 500: the database answers again
+    assert not gate.stalled
+    thread, outcome = entering_in_thread(gate)  # the slot is free again: taken at once
+    thread.join(10)
+    assert outcome["entered"] is True
+    thread, outcome = entering_in_thread(gate)  # both taken by young holders: this one waits
+    time.sleep(0.1)
+    assert outcome == {}
+    gate.leave()
+    thread.join(10)
+    assert outcome["entered"] is True
+
+
 def test_a_holder_busy_hashing_is_not_taken_for_a_stall() -> None:
     # A holder hashes for longer than the stall threshold: the waiter keeps waiting and gets
     # the slot when the holder gives it back.

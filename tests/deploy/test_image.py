@@ -205,7 +205,8 @@ def test_image_holds_no_compiler_tests_or_secrets(image: str) -> None:
 
 def test_worker_count_follows_the_real_cgroup_limits(image: str) -> None:
     result = podman("run", "--rm", "--network", "none", "--cpus", "1", "--memory", "2g", "--entrypoint", "python3",
-                    image, "/app/docker/gunicorn_workers.py")
+                    image, "/app/docker/gunicorn_workers.py", "1024", "12")
+    # (GUNICORN_WORKER_MEMORY_MB and GUNICORN_MAX_WORKERS at their defaults, as entrypoint.sh passes them.)
     # 1 CPU -> 2 x 1 + 1 = 3, capped by 2048 MiB / 1024 MiB per worker = 2.
     assert result.stdout.split() == ["2", "1", "2048"]
 

@@ -40,8 +40,9 @@ def nobody(number: int) -> dict:
 
 WORKERS, THREADS = 2, 4
 READ_TIMEOUT, CONNECT_TIMEOUT = 2, 2
-# A waiting login: one ping that times out, then one handshake that times out, plus scheduling.
-LOGIN_BOUND_SECONDS = READ_TIMEOUT + CONNECT_TIMEOUT + 2.0
+# A waiting login: one ping that times out, then one handshake that times out, then handing
+# its connection back (a rollback that may time out too), plus scheduling.
+LOGIN_BOUND_SECONDS = 2 * READ_TIMEOUT + CONNECT_TIMEOUT + 2.0
 HEALTH_TARGET_SECONDS = 1.0
 # Per wave 12 logins at once on 2 workers: more than the 2 x 3 that may wait on the database.
 CONCURRENT_LOGINS = 12

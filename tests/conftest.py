@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 
 from openml_backend import create_app
 from openml_backend.config import TestingConfig
-from tests.helpers import fresh_mariadb_database
+from tests.helpers import AccountActions, fresh_mariadb_database
 from tests.servers import Gunicorn, Mailbox, SmtpServer, gunicorn, smtp_server, standin_openml_server, stop_process
 from tests.standin_openml import StandinOpenML
 
@@ -219,6 +219,13 @@ def smtp_settings(smtp: SmtpServer) -> dict[str, Any]:
     """App config overrides that send mail to the capturing SMTP server."""
     return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port, "SMTP_TIMEOUT": 2.0,
             "EMAIL_SERVER": "https://www.openml.test", "FEEDBACK_EMAIL": "feedback@openml.test"}
+
+
+@pytest.fixture
+def accounts(client: FlaskClient, mailbox: Mailbox) -> AccountActions:
+    """The accounts API of `app`, one method per user action (folders whose mail must be
+    captured override `app` with the `smtp_settings`)."""
+    return AccountActions(client, mailbox)
 
 
 # --- subprocess servers (these make a test `slow`) -----------------------------------------

@@ -43,6 +43,7 @@ from .logs import request_seconds
 UNMATCHED_ROUTE = "<unmatched>"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 CACHE_OUTCOMES = ("memory", "database", "coalesced", "miss")
+WARM_OUTCOMES = ("computed", "skipped", "failed")
 FETCH_FAILURE_KINDS = ("not_found", "forbidden", "unavailable", "unparseable", "unexpected")
 LOGIN_FAILURE_REASONS = ("invalid_credentials", "not_confirmed")
 EMAIL_OUTCOMES = ("sent", "failed")
@@ -76,6 +77,12 @@ STATS_CACHE = Counter(
     "process's computation, miss (computed here).",
     ["outcome"],
 )
+STATS_WARMED = Counter(
+    "openml_backend_stats_warm_total",
+    "Datasets a `stats warm` run handled, by outcome: computed, skipped (a fresh entry was "
+    "stored) or failed.",
+    ["outcome"],
+)
 OPENML_FETCH_FAILURES = Counter(
     "openml_backend_openml_fetch_failures_total", "Failed dataset downloads from OpenML, by kind.", ["kind"],
 )
@@ -96,6 +103,8 @@ BUILD_INFO = Gauge(
 
 for _outcome in CACHE_OUTCOMES:
     STATS_CACHE.labels(_outcome)
+for _outcome in WARM_OUTCOMES:
+    STATS_WARMED.labels(_outcome)
 for _kind in FETCH_FAILURE_KINDS:
     OPENML_FETCH_FAILURES.labels(_kind)
 for _reason in LOGIN_FAILURE_REASONS:
@@ -128,6 +137,11 @@ def stats_computed(_dataset_id: int, seconds: float, rows: int) -> None:
 def stats_cache(outcome: str) -> None:
     """Count one statistics lookup ending in `outcome` (see CACHE_OUTCOMES)."""
     STATS_CACHE.labels(outcome).inc()
+
+
+def stats_warmed(outcome: str) -> None:
+    """Count one dataset a `stats warm` run handled (see WARM_OUTCOMES)."""
+    STATS_WARMED.labels(outcome).inc()
 
 
 def openml_fetch_failed(kind: str) -> None:

@@ -221,3 +221,40 @@ def test_cli_serves_until_sigterm(spawn):
     finally:
         process.stdout.close()
         process.stderr.close()
+
+
+def listed(server: StandinOpenML, filters: str) -> tuple[int, ET.Element]:
+    status, _, body = fetch(server, f"/api/v1/xml/data/list{filters}")
+    return status, ET.fromstring(body)
+
+
+def test_data_list_names_every_public_dataset_in_openmls_shape(standin_openml):
+    status, root = listed(standin_openml, "/status/active")
+
+    assert status == 200 and root.tag == OML + "data"
+    datasets = root.findall(OML + "dataset")
+    assert [int(text(d, "did")) for d in datasets] == sorted(PUBLIC_IDS)
+    iris = next(d for d in datasets if text(d, "did") == "61")
+    assert (text(iris, "name"), text(iris, "version"), text(iris, "status")) == ("iris", "1", "active")
+    assert text(iris, "format") == text(description(standin_openml, 61), "format")
+
+
+def test_data_list_pages_with_limit_and_offset(standin_openml):
+    pages = [listed(standin_openml, f"/status/active/limit/5/offset/{offset}")[1] for offset in (0, 5)]
+    ids = [int(text(d, "did")) for page in pages for d in page.findall(OML + "dataset")]
+    assert ids == sorted(PUBLIC_IDS)[:10]
+    _, chosen = listed(standin_openml, "/data_id/61,2,9010")  # a private one stays hidden
+    assert [text(d, "did") for d in chosen.findall(OML + "dataset")] == ["2", "61"]
+
+
+@pytest.mark.parametrize(("filters", "code"), [
+    ("/status/deactivated", "372"),  # no results
+    (f"/limit/10/offset/{len(PUBLIC_IDS)}", "372"),
+    ("/status/active/offset/10", "373"),  # an offset without a limit
+    ("/colour/red", "370"),  # an unknown filter
+    ("/limit/ten", "371"),
+    ("/status", "371"),
+])
+def test_data_list_errors_are_openmls_codes(standin_openml, filters, code):
+    status, root = listed(standin_openml, filters)
+    assert status == 412 and root.tag == OML + "error" and text(root, "code").strip() == code

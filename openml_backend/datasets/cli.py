@@ -1,37 +1,73 @@
-"""`flask --app autoapp stats warm ID [ID...]`: precompute statistics entries."""
+"""`flask --app autoapp stats warm`: precompute statistics entries.
+
+    stats warm ID [ID...]                            these datasets, a progress bar and a summary
+    stats warm --all [--shard I/N] [--older-than D]  every active dataset on OpenML (of shard I
+                                                     of N), as JSON log lines: what the Job runs
+
+Both skip the datasets whose entry is fresh (`warming`), and exit 1 when any dataset failed.
+"""
 
 from __future__ import annotations
+
+import logging
+from datetime import timedelta
 
 import click
 from flask.cli import AppGroup
 
-from ..errors import ApiError
-from .views import DEFAULT_PREVIEW_ROWS, MAX_DATASET_ID, dataset_statistics
+from ..extensions import db
+from ..openml_client import OpenMLError, list_active_datasets
+from . import warming
+from .views import MAX_DATASET_ID, dataset_statistics
 
 stats_cli = AppGroup("stats", help="Dataset statistics cache.")
 
+# The list of every active dataset is a few MB from OpenML: more than one fetch's timeout.
+LIST_TIMEOUT = 300.0
+
+
+class ShardType(click.ParamType):
+    name = "I/N"
+
+    def convert(self, value, param, ctx) -> warming.Shard:
+        if isinstance(value, warming.Shard):
+            return value
+        try:
+            return warming.Shard.parse(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
 
 @stats_cli.command("warm")
-@click.argument("dataset_ids", nargs=-1, required=True, type=click.IntRange(1, MAX_DATASET_ID))
-@click.option("--refresh", is_flag=True, help="Recompute even when an entry exists.")
-def warm(dataset_ids: tuple[int, ...], refresh: bool) -> None:
-    """Compute and store the statistics of each dataset; print what failed and why."""
+@click.argument("dataset_ids", nargs=-1, type=click.IntRange(1, MAX_DATASET_ID))
+@click.option("--all", "everything", is_flag=True, help="Every active dataset OpenML lists (instead of IDs).")
+@click.option("--shard", type=ShardType(), default="0/1", show_default=True,
+              help="Only the datasets whose id modulo N is I (an Indexed Job's pod: JOB_COMPLETION_INDEX/N).")
+@click.option("--older-than", "older_than_days", type=click.FloatRange(0, min_open=True), metavar="DAYS",
+              help="Also recompute entries computed more than DAYS days ago.")
+@click.option("--refresh", is_flag=True, help="Recompute even when a fresh entry exists.")
+def warm(dataset_ids: tuple[int, ...], everything: bool, shard: warming.Shard, older_than_days: float | None,
+         refresh: bool) -> None:
+    """Compute and store the statistics of each dataset that has no fresh entry; report what
+    failed (exit status 1 when anything did)."""
+    if everything == bool(dataset_ids):
+        raise click.UsageError("give dataset IDs or --all, not both and not neither")
+    older_than = timedelta(days=older_than_days) if older_than_days is not None else None
     statistics = dataset_statistics()
-    failures: list[tuple[int, str, str]] = []
-    computed = reused = 0
-    with click.progressbar(dataset_ids, label="warming statistics", item_show_func=lambda i: i and str(i)) as bar:
-        for dataset_id in bar:
-            try:
-                rendered = statistics.answer(dataset_id, DEFAULT_PREVIEW_ROWS, force_refresh=refresh)
-            except ApiError as error:
-                failures.append((dataset_id, error.code, error.message))
-                continue
-            if rendered.cached:
-                reused += 1
-            else:
-                computed += 1
-    click.echo(f"{computed} computed, {reused} already stored, {len(failures)} failed")
-    for dataset_id, code, message in failures:
-        click.echo(f"  dataset {dataset_id}: {code}: {message}", err=True)
-    if failures:
-        raise SystemExit(1)
+    if not everything:
+        summary = warming.warm(statistics, db.engine, dataset_ids, shard=shard, older_than=older_than,
+                               refresh=refresh)
+        click.echo(f"{summary.computed} computed, {summary.skipped} already stored, {summary.failed} failed")
+        for failure in summary.failures:
+            click.echo(f"  dataset {failure.dataset_id}: {failure.code}: {failure.message}", err=True)
+        raise SystemExit(1 if summary.failures else 0)
+    # The run's own lines are its output: they show whatever LOG_LEVEL the ConfigMap sets.
+    logging.getLogger(warming.__name__).setLevel(logging.INFO)
+    try:
+        listed = list_active_datasets(statistics.openml, timeout=max(LIST_TIMEOUT, statistics.openml.timeout))
+    except OpenMLError as error:
+        warming.log.error("warm: OpenML's dataset list could not be read", extra={
+            "shard": str(shard), "error_type": type(error).__name__, "problem": str(error)})
+        raise SystemExit(1) from None
+    summary = warming.warm(statistics, db.engine, listed, shard=shard, older_than=older_than, refresh=refresh)
+    raise SystemExit(1 if summary.failures else 0)

@@ -6,19 +6,22 @@ Reading a dataset::
     settings = OpenMLSettings(server_url, cache_dir, timeout=30.0)
     dataset = load_dataset(61, settings)      # LoadedDataset: .table (pyarrow), .features
     warm_up(settings)                         # optional: start the fetch process early
+    list_active_datasets(settings)            # [2, 3, 5, ...]: every active dataset's id
 
 Errors: ``OpenMLError`` and its subclasses ``DatasetNotFound``, ``DatasetForbidden``,
 ``OpenMLUnavailable`` (unreachable, 5xx or too slow) and ``DatasetUnparseable``.
 
 Inside: ``datasets`` (the load), ``local_cache`` (the cache folders and their locks),
-``fetcher`` (the child process and its deadline), ``child`` and ``child_env`` (what runs in
-that process, the only place that imports ``openml``), ``metadata`` (OpenML's XML).
+``fetcher`` (the child process and its deadline), ``listing`` (the dataset list, in a child
+process too), ``child`` and ``child_env`` (what runs in that process, the only place that
+imports ``openml``), ``metadata`` (OpenML's XML).
 No Flask here.
 """
 
 from .datasets import LoadedDataset, load_dataset
 from .errors import DatasetForbidden, DatasetNotFound, DatasetUnparseable, OpenMLError, OpenMLUnavailable
 from .fetcher import warm_up
+from .listing import list_active_datasets
 from .settings import OpenMLSettings
 
 __all__ = [
@@ -29,6 +32,7 @@ __all__ = [
     "OpenMLError",
     "OpenMLSettings",
     "OpenMLUnavailable",
+    "list_active_datasets",
     "load_dataset",
     "warm_up",
 ]

@@ -4,6 +4,7 @@ It speaks, over real HTTP, the subset of OpenML's XML API that ``openml`` 0.15.1
 fetch a dataset:
 
 * ``GET /api/v1/xml/data/{id}``, ``/data/features/{id}``, ``/data/qualities/{id}``;
+* ``GET /api/v1/xml/data/list/{filter}/{value}/...``, the dataset list (``listing``);
 * the ARFF download the description names (``/data/v1/download/{id}/{name}.arff``);
 * parquet downloads, path-style like MinIO: ``HEAD`` and ``GET /datasets/0000/0061/dataset_61.pq``.
 
@@ -25,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .datasets import FAULT_KINDS, FAULT_SCOPES, Catalogue, Fault, ServedDataset, build_catalogue, error_xml
+from .listing import ListError, data_list_xml, is_list_path
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +60,9 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         owner = self.server.owner
         owner.requests.append((self.command, path))
+        if is_list_path(path):
+            self._serve_list(path, send_body)
+            return
         for pattern, kind in _ROUTES:
             match = pattern.match(path)
             if match:
@@ -141,6 +146,14 @@ class _Handler(BaseHTTPRequestHandler):
             compressible=False,  # an object store answers bytes as stored; MinIO checks the size
             extra={"ETag": f'"{_etag(dataset.parquet)}"', "Last-Modified": _STARTED_AT},
         )
+
+    def _serve_list(self, path: str, send_body: bool) -> None:
+        try:
+            body = data_list_xml(self.server.owner.catalogue, path)
+        except ListError as error:
+            self._send(412, error.body().encode("utf-8"), "text/xml; charset=utf-8", send_body)
+            return
+        self._send(200, body.encode("utf-8"), "text/xml; charset=utf-8", send_body)
 
     def _send_error412(self, code: int, message: str, send_body: bool) -> None:
         self._send(412, error_xml(code, message).encode("utf-8"), "text/xml; charset=utf-8", send_body)

@@ -5,17 +5,23 @@
                                                      of N), as JSON log lines: what the Job runs
 
 Both skip the datasets whose entry is fresh (`warming`), and exit 1 when any dataset failed.
+With --all, each dataset's download is removed once its entry is stored (a pod's cache
+volume cannot hold the catalogue), and `--metrics-port` serves the run's counters on GET
+/metrics while it lasts (the Job's pods are scraped like the web pods).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 
 import click
 from flask.cli import AppGroup
 
+from .. import metrics
 from ..extensions import db
+from ..metrics_server import multiprocess_registry, start_metrics_server
 from ..openml_client import OpenMLError, list_active_datasets
 from . import warming
 from .views import MAX_DATASET_ID, dataset_statistics
@@ -46,14 +52,18 @@ class ShardType(click.ParamType):
 @click.option("--older-than", "older_than_days", type=click.FloatRange(0, min_open=True), metavar="DAYS",
               help="Also recompute entries computed more than DAYS days ago.")
 @click.option("--refresh", is_flag=True, help="Recompute even when a fresh entry exists.")
+@click.option("--metrics-port", type=click.IntRange(1, 65535), metavar="PORT",
+              help="Serve GET /metrics (this run's counters) on PORT while the run lasts.")
 def warm(dataset_ids: tuple[int, ...], everything: bool, shard: warming.Shard, older_than_days: float | None,
-         refresh: bool) -> None:
+         refresh: bool, metrics_port: int | None) -> None:
     """Compute and store the statistics of each dataset that has no fresh entry; report what
     failed (exit status 1 when anything did)."""
     if everything == bool(dataset_ids):
         raise click.UsageError("give dataset IDs or --all, not both and not neither")
     older_than = timedelta(days=older_than_days) if older_than_days is not None else None
     statistics = dataset_statistics()
+    if metrics_port is not None:
+        serve_metrics(metrics_port)
     if not everything:
         summary = warming.warm(statistics, db.engine, dataset_ids, shard=shard, older_than=older_than,
                                refresh=refresh)
@@ -69,5 +79,17 @@ def warm(dataset_ids: tuple[int, ...], everything: bool, shard: warming.Shard, o
         warming.log.error("warm: OpenML's dataset list could not be read", extra={
             "shard": str(shard), "error_type": type(error).__name__, "problem": str(error)})
         raise SystemExit(1) from None
-    summary = warming.warm(statistics, db.engine, listed, shard=shard, older_than=older_than, refresh=refresh)
+    summary = warming.warm(statistics, db.engine, listed, shard=shard, older_than=older_than, refresh=refresh,
+                           after_each=lambda dataset_id: warming.discard_download(dataset_id, statistics.openml))
     raise SystemExit(1 if summary.failures else 0)
+
+
+def serve_metrics(port: int) -> None:
+    """GET /metrics on every interface's `port`, in a daemon thread; a port already taken is
+    logged and the run goes on (its log lines still tell everything)."""
+    registry = (multiprocess_registry(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+                if metrics.multiprocess_enabled() else metrics.REGISTRY)
+    try:
+        start_metrics_server("0.0.0.0", port, registry)  # noqa: S104 - a pod's port, reached by its scraper
+    except OSError as error:
+        warming.log.error("warm: metrics: cannot listen", extra={"port": port, "error_type": type(error).__name__})

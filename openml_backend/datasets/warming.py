@@ -18,8 +18,9 @@ summary line (`warm: finished`, with computed, skipped and failed); the counters
 from __future__ import annotations
 
 import logging
+import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -29,6 +30,8 @@ from sqlalchemy.engine import Engine
 from .. import metrics
 from ..clock import utcnow
 from ..errors import ApiError
+from ..openml_client import OpenMLError, OpenMLSettings
+from ..openml_client.local_cache import cache_root, dataset_dir, dataset_lock
 from ..stats import ENGINE_VERSION
 from .models import StatsEntry
 from .statistics import DatasetStatistics
@@ -104,11 +107,23 @@ def is_fresh(computed_at: datetime | None, older_than: timedelta | None, now: da
     return older_than is None or now - computed_at < older_than
 
 
+def discard_download(dataset_id: int, settings: OpenMLSettings) -> None:
+    """Remove the dataset's downloaded files (under its exclusive lock; a folder another
+    process is reading is left alone): a pod's cache volume cannot hold the catalogue."""
+    try:
+        with dataset_lock(settings, dataset_id, exclusive=True, deadline=time.monotonic() + 1):
+            shutil.rmtree(dataset_dir(cache_root(settings), settings.server_url, dataset_id), ignore_errors=True)
+    except OpenMLError:
+        pass  # held by a reader: the next run's turn, or the cache's own pruning
+
+
 def warm(statistics: DatasetStatistics, engine: Engine, dataset_ids: Iterable[int], *,
-         shard: Shard = Shard(), older_than: timedelta | None = None, refresh: bool = False) -> Summary:
+         shard: Shard = Shard(), older_than: timedelta | None = None, refresh: bool = False,
+         after_each: Callable[[int], None] | None = None) -> Summary:
     """Compute the missing or stale entries among `dataset_ids` that `shard` holds, skip the
-    fresh ones (all are stale with `refresh`), and return what happened. Logs every dataset
-    and a summary; never raises for one dataset's failure."""
+    fresh ones (all are stale with `refresh`), and return what happened; `after_each(id)`
+    runs after each dataset that was not skipped (e.g. `discard_download`). Logs every
+    dataset and a summary; never raises for one dataset's failure."""
     mine = sorted({i for i in dataset_ids if shard.holds(i)})
     stored = stored_computed_at(engine, mine)
     started = time.monotonic()
@@ -117,6 +132,8 @@ def warm(statistics: DatasetStatistics, engine: Engine, dataset_ids: Iterable[in
     for position, dataset_id in enumerate(mine, 1):
         outcome = _warm_one(statistics, dataset_id, stored.get(dataset_id), older_than, refresh, summary)
         metrics.stats_warmed(outcome)
+        if after_each is not None and outcome != "skipped":
+            after_each(dataset_id)
         log.info("warm: dataset done", extra={
             "dataset_id": dataset_id, "outcome": outcome, "done": position, "of": len(mine), "shard": str(shard)})
     log.info("warm: finished", extra={

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -169,3 +170,12 @@ def test_the_run_fails_when_openml_cannot_list(make_app: Callable[..., Flask]) -
 def test_bad_arguments_are_refused(app: Flask, args: tuple[str, ...]) -> None:
     result = app.test_cli_runner().invoke(args=["stats", "warm", *args])
     assert result.exit_code == 2, result.output
+
+
+def test_a_warm_run_keeps_no_download(warm_app: Flask) -> None:
+    cache = Path(warm_app.config["OPENML_CACHE_DIR"])
+    Run(warm_app, "--all", "--shard", "0/2")
+    # A web request keeps its download, as before.
+    assert warm_app.test_client().get("/api/v1/datasets/61/stats").status_code == 200
+    kept = {p.name for p in cache.rglob("*") if p.is_dir() and p.parent.name == "datasets"}
+    assert kept == {"61"}

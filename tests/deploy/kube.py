@@ -141,9 +141,18 @@ def container_env(
     return env
 
 
+WORKLOAD_KINDS = ("Deployment", "Job", "CronJob")
+
+
+def pod_template(workload: Mapping[str, Any]) -> dict[str, Any]:
+    """The pod template of a Deployment, a Job or a CronJob (its Job template's)."""
+    spec = workload["spec"]["jobTemplate"]["spec"] if workload["kind"] == "CronJob" else workload["spec"]
+    return spec["template"]
+
+
 def pod_containers(workload: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The containers of a Deployment's or Job's pod template."""
-    return workload["spec"]["template"]["spec"]["containers"]
+    """The containers of a Deployment's, Job's or CronJob's pod template."""
+    return pod_template(workload)["spec"]["containers"]
 
 
 def flask_container(deployment: Mapping[str, Any]) -> dict[str, Any]:
@@ -209,8 +218,10 @@ def guide_secret_commands(guide: Path = DEPLOYMENT_GUIDE) -> list[SecretCommand]
     return found
 
 
-def kubelet_environment(environment: str, secret_values_override: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The `flask` container's environment in `environment`, from the committed manifests.
+def kubelet_environment(environment: str, secret_values_override: Mapping[str, str] | None = None,
+                        container: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The `flask` container's environment in `environment` (or `container`'s, e.g. a Job's),
+    from the committed manifests.
 
     Production's Secret is the one the guide's `kubectl create secret` command creates
     (unless `secret_values_override` gives other values, e.g. the template's).
@@ -227,7 +238,7 @@ def kubelet_environment(environment: str, secret_values_override: Mapping[str, s
         # The Quick Start's command (the first one that creates this Secret).
         secret = next(c for c in guide_secret_commands() if c.name == names["secret"]).literals
     return container_env(
-        flask_container(deployment),
+        container if container is not None else flask_container(deployment),
         {names["configmap"]: {k: str(v) for k, v in configmap["data"].items()}},
         {names["secret"]: secret},
     )
@@ -238,6 +249,12 @@ def environment_objects(environment: str) -> list[dict[str, Any]]:
     directory = ENVIRONMENTS[environment]["dir"]
     return [doc for path in sorted(directory.glob("*.yaml")) if path.name != "kustomization.yaml"
             for doc in load_documents(path)]
+
+
+def container_command(container: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
+    """The container's args with `$(VAR)` expanded from `env`, as the kubelet does (the
+    image's entrypoint then runs them)."""
+    return [_expand(str(arg), env) for arg in container.get("args") or []]
 
 
 def deployment(environment: str) -> dict[str, Any]:

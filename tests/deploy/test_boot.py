@@ -11,15 +11,21 @@ SIGTERM arrives while two requests are in flight, both naturally slow (no debug 
 a statistics request whose OpenML description answers only after a few seconds, and a
 client that sends its headers slowly. Both must complete, and the process must exit 0
 within the pod's termination grace period.
+
+The warming Job's pod runs the same way: its container's args (with `$(JOB_COMPLETION_INDEX)`
+expanded as the kubelet does) through the image's entrypoint, in the Job's environment, one
+shard against the stand-in; then again, as a retried pod would, skipping what it stored.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
+import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pymysql
@@ -28,8 +34,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
 from tests.deploy import kube
-from tests.paths import MIGRATIONS_DIR
-from tests.servers import Gunicorn, http, image_like_environment, run_entrypoint, wait_until
+from tests.helpers import metric_value, parse_metrics
+from tests.paths import ENTRYPOINT, MIGRATIONS_DIR
+from tests.servers import Gunicorn, free_port, http, image_like_environment, run_entrypoint, wait_until
 from tests.standin_openml import StandinOpenML
 
 HEAD_REVISION = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
@@ -197,3 +204,83 @@ def check_log_level(environment: str, log_level: str, records: list[dict]) -> No
         below = [r for r in records if r["level"] in ("DEBUG", "INFO")
                  and r["logger"] not in ("entrypoint", "gunicorn.access")]
         assert not below, below[:3]
+
+
+# --- the warming Job's pod ---------------------------------------------------------------------
+
+WARM_JOB = "openml-backend-prod-warm"
+UNREADABLE = {9011, 9012}  # stand-in datasets whose data nobody can read: they fail, and are reported
+
+
+def run_warm_pod(env: dict[str, str], command: list[str], log_path: Path, spawn: Callable[..., subprocess.Popen],
+                 while_running: Callable[[int], None] | None = None) -> tuple[int, list[dict]]:
+    """Run the pod's command through the entrypoint, its metrics port moved to a free one;
+    `while_running(port)` is called before it ends. Returns the exit code and the log records."""
+    port = free_port()
+    command = [str(port) if previous == "--metrics-port" else word
+               for previous, word in zip(["", *command], command)]
+    with log_path.open("w") as log:
+        process = spawn([str(ENTRYPOINT), *command], env=env, stdout=log, stderr=subprocess.STDOUT)
+        if while_running is not None:
+            while_running(port)
+        code = process.wait(timeout=300)
+    lines = log_path.read_text().splitlines()
+    return code, [json.loads(line) for line in lines if line.startswith("{")]
+
+
+@pytest.mark.mariadb
+def test_one_shard_of_the_warm_job_runs_like_its_pod(mariadb_database: str, openml: StandinOpenML, tmp_path: Path,
+                                                     spawn) -> None:
+    job = kube.find_object(kube.environment_objects("production"), "Job", WARM_JOB, "openml-prod")
+    (container,) = kube.pod_containers(job)
+    completions = job["spec"]["completions"]
+    index = SLOW_DATASET_ID % completions  # the shard holding the dataset whose description is slow
+    public = sorted(i for i, d in openml.catalogue.datasets.items() if not d.private)
+    shard = [i for i in public if i % completions == index]
+    assert len(shard) >= 2 and shard[0] == SLOW_DATASET_ID, shard  # progress shows before the end
+    openml.set_fault(shard[-1], "slow", on="description", seconds=SLOW_DESCRIPTION_SECONDS)
+    failing = [i for i in shard if i in UNREADABLE]
+
+    database = make_url(mariadb_database).set(drivername="mysql").render_as_string(hide_password=False)
+    env = {
+        **image_like_environment(tmp_path),
+        **kube.kubelet_environment("production", container=container),
+        "DATABASE_URI": database,
+        "OPENML_SERVER_URL": openml.api_url,
+        "JOB_COMPLETION_INDEX": str(index),  # what the Job controller gives pod number `index`
+    }
+    migrated = run_entrypoint(env, "migrate")
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    command = kube.container_command(container, env)
+    assert f"{index}/{completions}" in command
+
+    def progress_on_metrics_port(port: int) -> None:
+        def computed() -> float:
+            try:
+                text = http("GET", f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            except OSError:
+                return 0
+            return metric_value(parse_metrics(text), "openml_backend_stats_warm_total", outcome="computed")
+
+        wait_until(lambda: computed() >= 1, 120, "the first computed dataset on the metrics port", 0.1)
+        assert openml.count("GET", f"/api/v1/xml/data/{shard[-1]}") <= 1, "the run ended before the scrape"
+
+    code, records = run_warm_pod(env, command, tmp_path / "warm.log", spawn, progress_on_metrics_port)
+    assert code == (1 if failing else 0), records[-5:]
+    assert all(r["level"] and r["logger"] for r in records)
+    (summary,) = [r for r in records if r["message"] == "warm: finished"]
+    assert (summary["shard"], summary["datasets"]) == (f"{index}/{completions}", len(shard))
+    assert (summary["computed"], summary["skipped"], summary["failed"]) == (len(shard) - len(failing), 0,
+                                                                            len(failing))
+    assert sorted(r["dataset_id"] for r in records if r["message"] == "warm: dataset done") == shard
+    output = (tmp_path / "warm.log").read_text()
+    for name in ("APP_SECRET_KEY", "JWT_SECRET_KEY", "SMTP_PASS"):
+        assert env[name] not in output, f"{name} leaked into the logs"
+
+    # A retried pod: what was stored is skipped.
+    openml.clear_faults()
+    code, records = run_warm_pod(env, command, tmp_path / "warm-again.log", spawn)
+    assert code == (1 if failing else 0)
+    (summary,) = [r for r in records if r["message"] == "warm: finished"]
+    assert (summary["computed"], summary["skipped"], summary["failed"]) == (0, len(shard) - len(failing),
+                                                                            len(failing))

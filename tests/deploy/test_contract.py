@@ -65,11 +65,15 @@ class Contract:
     def deployments(self, namespace: str) -> list[dict[str, Any]]:
         return [o for o in self.objects if o["kind"] == "Deployment" and o["metadata"]["namespace"] == namespace]
 
+    def workloads(self, namespace: str) -> list[dict[str, Any]]:
+        """Deployments, Jobs and CronJobs of `namespace`: every pod template the guide may name."""
+        return [o for o in self.objects if o["kind"] in kube.WORKLOAD_KINDS and o["metadata"]["namespace"] == namespace]
+
     def secret_keys_used(self, name: str) -> set[str]:
         return {
             entry["valueFrom"]["secretKeyRef"]["key"]
             for o in self.objects
-            if o["kind"] in ("Deployment", "Job")
+            if o["kind"] in kube.WORKLOAD_KINDS
             for container in kube.pod_containers(o)
             for entry in container.get("env") or []
             if "secretKeyRef" in entry.get("valueFrom", {}) and entry["valueFrom"]["secretKeyRef"]["name"] == name
@@ -109,13 +113,13 @@ class Contract:
             text = path.read_text()
             assert text.count(old) >= 1, f"{path.name} lacks the image string the guide's sed replaces"
             edited = [d for d in yaml.safe_load_all(text.replace(old, new)) if d]
-            (workload,) = [d for d in edited if d["kind"] in ("Deployment", "Job")]
+            (workload,) = [d for d in edited if d["kind"] in kube.WORKLOAD_KINDS]
             edited_images |= {c["image"] for c in kube.pod_containers(workload)}
             edited_workloads.add((workload["kind"], workload["metadata"]["name"]))
         assert edited_images == {new}
         # Every workload that runs the image must be edited, or a release would run two versions.
         untouched = [o["metadata"]["name"] for o in self.objects
-                     if o["kind"] in ("Deployment", "Job")
+                     if o["kind"] in kube.WORKLOAD_KINDS
                      and any(c["image"] == old for c in kube.pod_containers(o))
                      and (o["kind"], o["metadata"]["name"]) not in edited_workloads]
         assert not untouched, f"the guide's sed leaves {untouched} on the old image"
@@ -138,8 +142,8 @@ class Contract:
             selector = option(words, "-l")
             if selector:
                 key, value = selector.split("=")
-                labelled = [d for d in self.deployments(namespace)
-                            if d["spec"]["template"]["metadata"]["labels"].get(key) == value]
+                labelled = [w for w in self.workloads(namespace)
+                            if kube.pod_template(w)["metadata"]["labels"].get(key) == value]
                 assert labelled, f"no pod template in {namespace} is labelled {selector}"
             else:
                 pod = next(w for w in words[2:] if not w.startswith("-") and w != namespace)
@@ -159,6 +163,11 @@ class Contract:
                              if selector <= d["spec"]["template"]["metadata"]["labels"].items()]
             ports = {p["name"]: p["containerPort"] for p in kube.flask_container(deployment)["ports"]}
             assert ports.get(port["targetPort"], port["targetPort"]) == 5000
+        elif verb == "create" and words[2] == "job":
+            # `kubectl create job NAME --from=cronjob/CRONJOB`: a run of the CronJob now.
+            kind, name = option(words, "--from").split("/")
+            assert kind == "cronjob", words
+            self.get("CronJob", name, namespace)
         elif verb == "create":
             assert words[2:4] == ["secret", "generic"], words
             name = words[4]
@@ -177,7 +186,8 @@ class Contract:
             assert kind == "deployment"
             self.get("Deployment", name, namespace)
         elif verb == "describe":
-            kind = {"hpa": "HorizontalPodAutoscaler", "deployment": "Deployment", "pod": None}[words[2]]
+            kind = {"hpa": "HorizontalPodAutoscaler", "deployment": "Deployment", "job": "Job", "cronjob": "CronJob",
+                    "pod": None}[words[2]]
             if kind:
                 self.get(kind, words[3], namespace)
         elif verb == "set":
@@ -212,6 +222,15 @@ class Contract:
     def kubectl_get(self, words: list[str], namespace: str | None) -> None:
         what = words[2]
         if what in ("namespaces", "pods", "all", "events"):
+            return
+        if what in ("jobs", "cronjobs"):
+            kind = {"jobs": "Job", "cronjobs": "CronJob"}[what]
+            assert [o for o in self.objects if o["kind"] == kind and o["metadata"]["namespace"] == namespace]
+            selector = option(words, "-l")
+            if selector:
+                key, value = selector.split("=")
+                assert [o for o in self.workloads(namespace) if o["kind"] == kind
+                        and o["metadata"]["labels"].get(key) == value], f"no {kind} labelled {selector}"
             return
         if what == "hpa":
             assert [o for o in self.objects if o["kind"] == "HorizontalPodAutoscaler"
@@ -260,6 +279,9 @@ def test_an_unknown_guide_command_fails_the_contract(objects: list[dict]) -> Non
         ("Secret", "openml-backend-dev-secrets", "openml-dev"),
         ("Secret", "openml-backend-prod-secrets", "openml-prod"),
         ("HorizontalPodAutoscaler", "openml-backend-prod-hpa", "openml-prod"),
+        ("Job", "openml-backend-prod-migrate", "openml-prod"),
+        ("Job", "openml-backend-prod-warm", "openml-prod"),
+        ("CronJob", "openml-backend-prod-warm-weekly", "openml-prod"),
     ],
 )
 def test_the_guides_object_names_exist(objects: list[dict], kind: str, name: str, namespace: str | None) -> None:

@@ -213,3 +213,93 @@ def test_migration_job_runs_the_same_image_and_environment_as_prod() -> None:
 
 def test_prod_image_is_the_string_the_readme_sed_replaces() -> None:
     assert kube.flask_container(kube.deployment("production"))["image"] == "your-registry/openml-flask:v1.0.0"
+
+
+# --- warming the statistics: the Indexed Job and the weekly CronJob ---------------------------
+
+WARM_JOB, WARM_CRONJOB = "openml-backend-prod-warm", "openml-backend-prod-warm-weekly"
+
+
+def warm_workloads() -> dict[str, dict[str, Any]]:
+    objects = kube.environment_objects("production")
+    return {"job": kube.find_object(objects, "Job", WARM_JOB, "openml-prod"),
+            "cronjob": kube.find_object(objects, "CronJob", WARM_CRONJOB, "openml-prod")}
+
+
+def job_spec(workload: dict[str, Any]) -> dict[str, Any]:
+    return workload["spec"]["jobTemplate"]["spec"] if workload["kind"] == "CronJob" else workload["spec"]
+
+
+def shard_argument(container: dict[str, Any]) -> str:
+    args = container["args"]
+    return args[args.index("--shard") + 1]
+
+
+@pytest.mark.parametrize("which", ["job", "cronjob"])
+def test_warming_is_an_indexed_job_whose_pods_take_one_shard_each(which: str) -> None:
+    workload = warm_workloads()[which]
+    spec = job_spec(workload)
+    (container,) = kube.pod_containers(workload)
+    assert spec["completionMode"] == "Indexed"
+    assert 1 <= spec["parallelism"] <= spec["completions"]
+    assert spec["backoffLimitPerIndex"] >= 1
+    assert spec["template"]["spec"]["restartPolicy"] == "Never"  # backoffLimitPerIndex requires it
+    # Pod I warms shard I of N: the index the Job controller gives it, N = completions.
+    assert container["args"][:6] == ["flask", "--app", "autoapp", "stats", "warm", "--all"]
+    assert shard_argument(container) == f"$(JOB_COMPLETION_INDEX)/{spec['completions']}"
+    assert "command" not in container, "the image's entrypoint must run it"
+
+
+@pytest.mark.parametrize("which", ["job", "cronjob"])
+def test_warming_pods_run_like_the_web_pods(which: str) -> None:
+    objects = kube.environment_objects("production")
+    workload = warm_workloads()[which]
+    pod, web_pod = kube.pod_template(workload), kube.deployment("production")["spec"]["template"]
+    (container,) = kube.pod_containers(workload)
+    web = kube.flask_container(kube.deployment("production"))
+    assert container["image"] == web["image"]
+    assert container["envFrom"] == web["envFrom"] and container["env"] == web["env"]
+    assert container["securityContext"] == web["securityContext"]
+    for key in ("securityContext", "serviceAccountName", "automountServiceAccountToken"):
+        assert pod["spec"][key] == web_pod["spec"][key], key
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert mounts == {m["mountPath"]: m["name"] for m in web["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert set(volumes) == set(mounts.values()) and all("emptyDir" in v for v in volumes.values())
+    assert container["resources"]["limits"]["memory"] and container["resources"]["requests"]["cpu"]
+    # Not behind the Service; under the NetworkPolicy (MySQL and HTTPS out, 9100 in from monitoring).
+    service = kube.find_object(objects, "Service", "openml-backend-prod")
+    assert not service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    policy = kube.find_object(objects, "NetworkPolicy", "openml-backend-prod")
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    # Scraped while it runs: the annotated port is the one the command serves its metrics on.
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    args = container["args"]
+    assert int(pod["metadata"]["annotations"]["prometheus.io/port"]) == ports["metrics"] == int(
+        args[args.index("--metrics-port") + 1])
+
+
+def test_the_weekly_cronjob_runs_the_warming_job_for_stale_entries() -> None:
+    workloads = warm_workloads()
+    cronjob, job = workloads["cronjob"], workloads["job"]
+    minute, hour, day_of_month, month, day_of_week = cronjob["spec"]["schedule"].split()
+    assert (day_of_month, month) == ("*", "*") and day_of_week.isdigit() and minute.isdigit() and hour.isdigit()
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"  # a long run is never doubled
+    (weekly,), (once,) = kube.pod_containers(cronjob), kube.pod_containers(job)
+    args = weekly["args"]
+    older_than = args.index("--older-than")
+    assert float(args[older_than + 1]) >= 7
+    assert args[:older_than] + args[older_than + 2:] == once["args"]
+    # Apart from the label naming it, the same Job as warm-job.yaml.
+    same = {key: value for key, value in job_spec(job).items() if key != "ttlSecondsAfterFinished"}
+    weekly_spec = {**job_spec(cronjob), "template": {**job_spec(cronjob)["template"]}}
+    for spec in (same, weekly_spec):
+        spec["template"] = {"spec": {**spec["template"]["spec"], "containers": [
+            {k: v for k, v in spec["template"]["spec"]["containers"][0].items() if k != "args"}]}}
+    assert weekly_spec == same
+
+
+def test_the_warming_job_is_applied_by_command_and_the_cronjob_by_the_kustomization() -> None:
+    listed = yaml.safe_load((kube.K8S_DIR / "prod" / "kustomization.yaml").read_text())["resources"]
+    assert "warm-cronjob.yaml" in listed
+    assert "warm-job.yaml" not in listed and "migrate-job.yaml" not in listed  # a Job's template is immutable

@@ -1,10 +1,11 @@
 """`flask --app autoapp stats warm`: precompute statistics entries.
 
-    stats warm ID [ID...]                            these datasets, a progress bar and a summary
+    stats warm ID [ID...]                            these datasets, then a summary line
     stats warm --all [--shard I/N] [--older-than D]  every active dataset on OpenML (of shard I
-                                                     of N), as JSON log lines: what the Job runs
+                                                     of N): what the Job runs
 
-Both skip the datasets whose entry is fresh (`warming`), and exit 1 when any dataset failed.
+Both skip the datasets whose entry is fresh (`warming`), log each dataset and a summary as
+JSON lines (whatever LOG_LEVEL says), and exit 1 when any dataset failed.
 With --all, each dataset's download is removed once its entry is stored (a pod's cache
 volume cannot hold the catalogue), and `--metrics-port` serves the run's counters on GET
 /metrics while it lasts (the Job's pods are scraped like the web pods).
@@ -62,6 +63,8 @@ def warm(dataset_ids: tuple[int, ...], everything: bool, shard: warming.Shard, o
         raise click.UsageError("give dataset IDs or --all, not both and not neither")
     older_than = timedelta(days=older_than_days) if older_than_days is not None else None
     statistics = dataset_statistics()
+    # The run's own lines are its output: they show whatever LOG_LEVEL the ConfigMap sets.
+    logging.getLogger(warming.__name__).setLevel(logging.INFO)
     if metrics_port is not None:
         serve_metrics(metrics_port)
     if not everything:
@@ -71,8 +74,6 @@ def warm(dataset_ids: tuple[int, ...], everything: bool, shard: warming.Shard, o
         for failure in summary.failures:
             click.echo(f"  dataset {failure.dataset_id}: {failure.code}: {failure.message}", err=True)
         raise SystemExit(1 if summary.failures else 0)
-    # The run's own lines are its output: they show whatever LOG_LEVEL the ConfigMap sets.
-    logging.getLogger(warming.__name__).setLevel(logging.INFO)
     try:
         listed = list_active_datasets(statistics.openml, timeout=max(LIST_TIMEOUT, statistics.openml.timeout))
     except OpenMLError as error:

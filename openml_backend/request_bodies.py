@@ -27,6 +27,8 @@ DRAIN_CHUNK_BYTES = 64 * 1024
 def drain_unread_body(_error: BaseException | None = None) -> None:
     """Read and drop what is left of the current request's body, at most MAX_CONTENT_LENGTH
     (+1) bytes; never raises."""
+    if not request.content_length and "Transfer-Encoding" not in request.headers:
+        return  # no body: a request without either header has none (RFC 9112, 6.3)
     limit = request.max_content_length
     left = None if limit is None else limit + 1
     try:

@@ -25,6 +25,10 @@ long work a holder does outside the database, so it counts as progress. A burst 
 on a healthy database therefore queues instead of failing, while in a stall a waiter gives
 up within GATE_STALL_SECONDS and the thread it held is free again for /health.
 
+A refused request's body is read before its answer (openml_backend/request_bodies.py): left
+unread, it could park a thread on the client's kept-alive connection, and /health then queued
+behind the holders after all.
+
 Which requests count: those of the blueprints in DATABASE_BLUEPRINTS (the accounts feature,
 whose every endpoint reads or writes the database). The statistics endpoint is not gated:
 it uses the database only as a cache and answers from memory or OpenML without it.

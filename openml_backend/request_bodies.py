@@ -1,0 +1,48 @@
+"""Every request body is read to its end before the answer leaves, so that a connection kept
+alive gives its worker thread back.
+
+gunicorn's gthread worker hands a kept-alive connection to a pool thread as soon as its socket
+turns readable, and that thread then blocks reading the next request, with no timeout. Body
+bytes the app never read (a 503 from the database gate, a 405, a 401 or 429 answered before
+the JSON is parsed) make the socket readable when they arrive after the request head: the
+thread skips them and then waits for a next request that a client holding the connection
+open does not send (a kept `requests.Response`, an ingress's idle upstream connection). It
+holds one of the worker's few threads until the client sends or closes. With a stalled
+database the other threads are the gate's holders, and GET /health queued for seconds behind
+such a connection (measured, see docs/operations.md, "The database: bounded waits").
+
+Once the rest of the body is read here, before the answer is written, only a next request or a
+close makes the socket readable, and the connection waits in gunicorn's poller, not in a
+thread. At most MAX_CONTENT_LENGTH bytes are read (a body over it is answered 413): what lies
+beyond is left to gunicorn, as before.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+DRAIN_CHUNK_BYTES = 64 * 1024
+
+
+def drain_unread_body(_error: BaseException | None = None) -> None:
+    """Read and drop what is left of the current request's body, at most MAX_CONTENT_LENGTH
+    (+1) bytes; never raises."""
+    if not request.content_length and "Transfer-Encoding" not in request.headers:
+        return  # no body: a request without either header has none (RFC 9112, 6.3)
+    limit = request.max_content_length
+    left = None if limit is None else limit + 1
+    try:
+        stream = request.stream
+        while left is None or left > 0:
+            chunk = stream.read(DRAIN_CHUNK_BYTES if left is None else min(DRAIN_CHUNK_BYTES, left))
+            if not chunk:
+                return
+            if left is not None:
+                left -= len(chunk)
+    except Exception:  # over the limit, a client gone, a bad chunk: gunicorn deals with the rest
+        return
+
+
+def init_app(app: Flask) -> None:
+    """Read every request's unread body before its answer is sent (see the module)."""
+    app.teardown_request(drain_unread_body)

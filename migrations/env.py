@@ -7,6 +7,8 @@ the application's JSON logging.
 from alembic import context
 from flask import current_app
 
+from openml_backend.schema import include_in_autogenerate
+
 target_metadata = current_app.extensions["migrate"].db.metadata
 
 
@@ -17,6 +19,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_object=include_in_autogenerate,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -31,6 +34,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=True,
             compare_type=True,
+            include_object=include_in_autogenerate,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -88,7 +88,8 @@ def register_extensions(app: Flask) -> None:
     if app.config["CORS_ORIGINS"]:
         cors.init_app(
             app,
-            resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
+            # The API, and the API key paths the website's frontend calls outside /api/v1.
+            resources={r"(/api/.*|/api-key|/api-key/regenerate)$": {"origins": app.config["CORS_ORIGINS"]}},
             supports_credentials=True,
             expose_headers=["X-Request-ID", "ETag", "Retry-After"],
         )

@@ -1,9 +1,12 @@
 """Fixtures for the whole suite: `app`, `client` and `db` on a real SQLite file and a real
 MariaDB; the stand-in OpenML; a capturing SMTP server; starters for subprocess servers.
 
-Every test that uses `app` runs once per database backend (`--backend sqlite` or
-`--backend mariadb` picks one; both by default). The schema comes from the Alembic
-migrations (upgraded once per backend per run); each test starts from empty tables.
+Every test that uses `app` runs once per database backend (`--backend sqlite`, `mariadb` or
+`openml` picks some; all by default). The schema comes from the Alembic migrations (upgraded
+once per backend per run); each test starts from empty tables. The `openml` backend is a
+MariaDB laid out by OpenML's schema.sql (latin1) holding OpenML's legacy accounts before the
+migrations run; only the account tests (tests/accounts) run on it, and there each test
+starts with those legacy accounts in place.
 
 Tests that start a subprocess server (through `start_gunicorn` or `spawn`) are marked `slow`
 automatically, so `-m "not slow"` runs without any.
@@ -24,10 +27,13 @@ from flask.testing import FlaskClient
 from openml_backend import create_app
 from openml_backend.config import TestingConfig
 from tests.helpers import AccountActions, fresh_mariadb_database
+from tests.openml_db import OPENML_LAYOUT_URIS, add_legacy_accounts, lay_out_as_openml
 from tests.servers import Gunicorn, Mailbox, SmtpServer, gunicorn, smtp_server, standin_openml_server, stop_process
 from tests.standin_openml import StandinOpenML
 
-DATABASE_BACKENDS = ("sqlite", "mariadb")
+DATABASE_BACKENDS = ("sqlite", "mariadb", "openml")
+# Test folders whose `app` tests also run on a database laid out as OpenML's.
+OPENML_LAYOUT_FOLDERS = ("accounts",)
 # Fixtures that start a process serving on a port: tests using them are `slow`.
 SUBPROCESS_SERVER_FIXTURES = {"start_gunicorn", "spawn"}
 # Fixtures that need MariaDB: deselected by `--backend sqlite`.
@@ -48,11 +54,15 @@ def selected_backends(config: pytest.Config) -> tuple[str, ...]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_uri" in metafunc.fixturenames:
-        metafunc.parametrize("database_uri", selected_backends(metafunc.config), indirect=True, scope="session")
+        backends = selected_backends(metafunc.config)
+        if Path(str(metafunc.definition.path)).parent.name not in OPENML_LAYOUT_FOLDERS:
+            backends = tuple(backend for backend in backends if backend != "openml")
+        if backends:
+            metafunc.parametrize("database_uri", backends, indirect=True, scope="session")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    without_mariadb = "mariadb" not in selected_backends(config)
+    without_mariadb = not {"mariadb", "openml"} & set(selected_backends(config))
     kept, deselected = [], []
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
@@ -99,19 +109,31 @@ def database_uri(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         yield uri
         return
     with fresh_mariadb_database() as uri:
+        if request.param == "openml":
+            lay_out_as_openml(uri)
+            OPENML_LAYOUT_URIS.add(uri)
         migrate_to_head(uri, scratch)
         yield uri
 
 
+# Reference rows the migrations (or OpenML) put in place; tests never change them.
+REFERENCE_TABLES = {"groups"}
+
+
 def empty_all_tables(app: Flask) -> None:
-    """Delete every row, children before parents, so each test starts clean."""
+    """Delete every row, children before parents, so each test starts clean (OpenML's layout
+    starts with its legacy accounts again)."""
     from openml_backend.extensions import db
 
     with app.app_context():
         with db.engine.begin() as connection:
             for table in reversed(db.metadata.sorted_tables):
-                connection.execute(table.delete())
+                if table.name not in REFERENCE_TABLES:
+                    connection.execute(table.delete())
         db.engine.dispose()
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri in OPENML_LAYOUT_URIS:
+        add_legacy_accounts(uri)
 
 
 def release_app(app: Flask) -> None:

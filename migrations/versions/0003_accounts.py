@@ -15,6 +15,16 @@ depends_on = None
 
 
 def upgrade():
+    # On OpenML's own database `users` is OpenML's table: leave it alone, and do not point a
+    # foreign key at it (0005 removes that key from databases that have one).
+    openml_users = "users" in sa.inspect(op.get_bind()).get_table_names()
+    if not openml_users:
+        _create_users()
+    _create_email_tokens(foreign_key=not openml_users)
+    _create_tables_without_users()
+
+
+def _create_users():
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -35,6 +45,11 @@ def upgrade():
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
         sa.UniqueConstraint("api_key", name=op.f("uq_users_api_key")),
     )
+
+
+def _create_email_tokens(foreign_key: bool):
+    references = [sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_email_tokens_user_id_users"),
+                                          ondelete="CASCADE")] if foreign_key else []
     op.create_table(
         "email_tokens",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -45,13 +60,15 @@ def upgrade():
         sa.Column("created_at", sa.DateTime(timezone=False), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=False), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=False), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_email_tokens_user_id_users"),
-                                ondelete="CASCADE"),
+        *references,
         sa.PrimaryKeyConstraint("id", name=op.f("pk_email_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_email_tokens_token_hash")),
     )
     with op.batch_alter_table("email_tokens") as batch_op:
         batch_op.create_index(batch_op.f("ix_email_tokens_user_id"), ["user_id"], unique=False)
+
+
+def _create_tables_without_users():
     op.create_table(
         "revoked_tokens",
         sa.Column("jti", sa.String(length=64), nullable=False),

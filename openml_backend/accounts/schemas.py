@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
+from .charset import STORABLE_PATTERN
 from .identifiers import USERNAME_PATTERN
 from .models import EMAIL_MAX_LENGTH
 from .passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
@@ -30,7 +31,15 @@ Email = Annotated[
 
 NewPassword = Annotated[StrictStr, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
 GivenPassword = Annotated[StrictStr, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
-Name = Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=r"\S")]
+# Lengths are those of OpenML's columns (first_name and last_name varchar(50), company 100, country 50).
+# Text must fit OpenML's latin1 tables: the contract says so, and the views answer 400
+# unsupported_characters naming the field (charset.py) rather than a generic invalid_fields.
+LATIN1_TEXT = {"allOf": [{"pattern": STORABLE_PATTERN}]}
+Name = Annotated[StrictStr, Field(min_length=1, max_length=50, pattern=r"\S", json_schema_extra=LATIN1_TEXT)]
+Company = Annotated[StrictStr, Field(max_length=100, json_schema_extra=LATIN1_TEXT)]
+Country = Annotated[StrictStr, Field(max_length=50, json_schema_extra=LATIN1_TEXT)]
+Bio = Annotated[StrictStr, Field(max_length=2000, json_schema_extra=LATIN1_TEXT)]
+Username = Annotated[StrictStr, Field(pattern=USERNAME_PATTERN)]
 EmailedTokenText = Annotated[StrictStr, Field(min_length=1, max_length=200)]  # the raw token a link carries
 
 
@@ -63,7 +72,7 @@ class LoginRequest(Request):
 
     email: Email = None  # type: ignore[assignment]
     # A pattern, so look-alike variants (accents, spaces, `@`) are refused before any lookup.
-    username: Annotated[StrictStr, Field(pattern=USERNAME_PATTERN)] = None  # type: ignore[assignment]
+    username: Username = None  # type: ignore[assignment]
     password: GivenPassword
 
     @model_validator(mode="after")
@@ -78,7 +87,11 @@ class ProfileUpdate(Request):
 
     first_name: Name = None  # type: ignore[assignment]  # absent means unchanged; null is refused
     last_name: Name = None  # type: ignore[assignment]
-    bio: Annotated[StrictStr, Field(max_length=2000)] = None  # type: ignore[assignment]
+    bio: Bio = None  # type: ignore[assignment]
+    company: Company = None  # type: ignore[assignment]
+    country: Country = None  # type: ignore[assignment]
+    # Unique among accounts, whatever the case; 409 username_taken otherwise.
+    username: Username = None  # type: ignore[assignment]
     email: Email = None  # type: ignore[assignment]
     # A new email needs it unless the access token's login is at most REAUTH_SECONDS old.
     current_password: GivenPassword = None  # type: ignore[assignment]
@@ -86,7 +99,7 @@ class ProfileUpdate(Request):
     @model_validator(mode="after")
     def something_to_change(self) -> ProfileUpdate:
         if not self.model_fields_set:
-            raise ValueError("give at least one of first_name, last_name, bio, email")
+            raise ValueError("give at least one of first_name, last_name, bio, company, country, username, email")
         return self
 
 
@@ -135,10 +148,13 @@ UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 class UserProfile(BaseModel):
     id: int
     email: str
-    username: str | None
+    username: str
     first_name: str
     last_name: str
     bio: str
+    company: str
+    country: str
+    image: str | None
     created_at: UtcDateTime
     confirmed_at: UtcDateTime | None
     email_change_pending: str | None = None
@@ -146,6 +162,12 @@ class UserProfile(BaseModel):
 
 class ApiKey(BaseModel):
     api_key: str
+
+
+class WebsiteApiKey(BaseModel):
+    """The shape the website's frontend reads from GET /api-key."""
+
+    apikey: str
 
 
 class Accepted(BaseModel):

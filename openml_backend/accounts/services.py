@@ -9,26 +9,31 @@ Sensitive actions (a new email address, the API key) need the current password o
 within REAUTH_SECONDS; a password change, a reset and logout-all cancel every outstanding
 emailed link except the undo links of earlier email changes, which go to the old address
 and are how an owner takes a hijacked account back.
+
+Accounts are rows of OpenML's `users` table (see models.py): the API key is `session_hash`,
+the one OpenML's REST API finds its callers by, and a confirmed account is a member of
+OpenML's "members" group, which OpenML requires for uploads.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, exc, select, update
+from sqlalchemy import delete, exc, func, select, update
 
 from .. import metrics
 from ..digests import sha256_hex
 from ..errors import BadRequest, Conflict, Forbidden, Unauthorized
 from ..extensions import db
-from . import emails, throttle
-from .identifiers import normalise, same
-from .models import EmailToken, RevokedToken, User, utcnow
-from .passwords import hash_password, needs_rehash, verify_password
+from . import emails, state, throttle
+from .identifiers import normalise, numbered, same, username_base
+from .models import MEMBERS_GROUP, EmailToken, RevokedToken, User, UserGroup, utcnow
+from .passwords import UNUSABLE_PASSWORD, hash_password, needs_rehash, verify_password
 from .tokens import is_recent_login, issue_token_pair, revoke_all, revoke_session, rotate_refresh_token
 
 log = logging.getLogger(__name__)
@@ -38,12 +43,24 @@ CONFIRM, EMAIL_CHANGE, RESET, EMAIL_UNDO = "confirm", "email_change", "reset", "
 # sent to an address that owned the account before and must survive a hijacker's reset.
 CANCELLED_ON_CREDENTIAL_CHANGE = (CONFIRM, EMAIL_CHANGE, RESET)
 API_KEY_ATTEMPTS = 3
+SIGNUP_ATTEMPTS = 3
+# How many numbered variants of a username signup tries before giving up on the name.
+USERNAME_VARIANTS = 1000
 MAIL_WINDOW_SECONDS = 3600
 
 
 def new_api_key() -> str:
-    """32 hex characters from the OS CSPRNG (the format of OpenML's API keys)."""
+    """32 lowercase hex characters from the OS CSPRNG: the format of OpenML's API keys, which
+    its newer REST API checks (`^[0-9a-fA-F]{32}$`)."""
     return secrets.token_hex(16)
+
+
+def _epoch_now() -> int:
+    return int(time.time())
+
+
+def _set_api_key(user: User) -> None:
+    user.api_key, user.api_key_date = new_api_key(), utcnow()
 
 
 def _config(name: str) -> Any:
@@ -75,10 +92,38 @@ def _undo_lifetime() -> timedelta:
 
 
 def _user_by_email(email: str) -> User | None:
-    """The account whose address is exactly `email` (normalised); a looser collation match is none."""
+    """The account whose address is `email`, whatever the case; a looser collation match is
+    none. OpenML's table may hold one address twice (its unique key is username + email):
+    then the active account, else the oldest, is the one."""
     wanted = normalise(email)
-    user = db.session.execute(select(User).where(User.email == wanted)).scalar_one_or_none()
-    return user if user is not None and same(user.email, wanted) else None
+    candidates = db.session.execute(
+        select(User).where(func.lower(User.email) == wanted).order_by(User.id)
+    ).scalars().all()
+    matching = [user for user in candidates if same(user.email, wanted)]
+    return next((user for user in matching if user.active), matching[0] if matching else None)
+
+
+def _user_by_username(username: str) -> User | None:
+    """The account named `username`, whatever the case (names differ by more than case)."""
+    candidates = db.session.execute(
+        select(User).where(func.lower(User.username) == username.lower()).order_by(User.id)
+    ).scalars().all()
+    matching = [user for user in candidates if user.username.lower() == username.lower()]
+    return next((user for user in matching if user.active), matching[0] if matching else None)
+
+
+def _free_username(email: str) -> str:
+    """The first of the username made from `email`'s local part and its numbered variants
+    (base, base2, base3, ...) that no account has, whatever the case."""
+    base = username_base(email)
+    taken = {name.lower() for name in db.session.execute(
+        select(User.username).where(func.lower(User.username).like(f"{base[:20].lower()}%"))
+    ).scalars()}
+    for number in range(1, USERNAME_VARIANTS):
+        candidate = base if number == 1 else numbered(base, number)
+        if candidate.lower() not in taken:
+            return candidate
+    return numbered(base[:20], secrets.randbelow(10**9))
 
 
 def count_email_request(client_address: str) -> None:
@@ -124,26 +169,36 @@ def signup(email: str, password: str, first_name: str, last_name: str) -> None:
     has an account, email its owner instead. The caller cannot tell which happened."""
     email = normalise(email)
     password_hash = hash_password(password)  # always, so both paths cost the same
-    existing = _user_by_email(email)
-    if existing is not None:
-        _answer_existing_signup(existing, password_hash, first_name, last_name)
+    for _ in range(SIGNUP_ATTEMPTS):
+        existing = _user_by_email(email)
+        if existing is not None:
+            _answer_existing_signup(existing, password_hash, first_name, last_name)
+            return
+        user = _new_user(email, password_hash, first_name, last_name)
+        try:
+            db.session.flush()
+            raw = _new_email_token(user, CONFIRM, _confirm_lifetime())
+            db.session.commit()
+        except exc.IntegrityError:
+            # A concurrent signup of the same address picked the same username (it is made
+            # from the address) and committed first; or another address took the name. Look
+            # again: one account per address, one email.
+            db.session.rollback()
+            continue
+        _send_confirmation(user, raw)
         return
-    user = User(email=email, password_hash=password_hash, first_name=first_name.strip(),
-                last_name=last_name.strip(), api_key=new_api_key(), active=False)
+    log.warning("signup gave up after %d username collisions", SIGNUP_ATTEMPTS)
+
+
+def _new_user(email: str, password_hash: str, first_name: str, last_name: str) -> User:
+    """A new, unconfirmed row of OpenML's `users` with every NOT NULL column filled as OpenML's
+    other systems fill them (the caller flushes)."""
+    user = User(email=email, username=_free_username(email), password_hash=password_hash,
+                first_name=first_name.strip(), last_name=last_name.strip(), active=False,
+                created_on=_epoch_now(), ip_address="", company="", country="", bio="")
+    _set_api_key(user)
     db.session.add(user)
-    try:
-        db.session.flush()
-    except exc.IntegrityError:
-        # A concurrent signup with the same address committed first: one account, one email.
-        db.session.rollback()
-        return
-    raw = _new_email_token(user, CONFIRM, _confirm_lifetime())
-    try:
-        db.session.commit()
-    except exc.IntegrityError:
-        db.session.rollback()
-        return
-    _send_confirmation(user, raw)
+    return user
 
 
 def _answer_existing_signup(user: User, password_hash: str, first_name: str, last_name: str) -> None:
@@ -154,7 +209,6 @@ def _answer_existing_signup(user: User, password_hash: str, first_name: str, las
     # first with another person's address would know the password of the account that person
     # activates by clicking the link they receive.
     user.password_hash, user.first_name, user.last_name = password_hash, first_name.strip(), last_name.strip()
-    user.updated_at = utcnow()
     _kill_unused_tokens(user, (CONFIRM,))
     raw = _new_email_token(user, CONFIRM, _confirm_lifetime())
     db.session.commit()
@@ -200,21 +254,21 @@ def _claim_email_token(raw: str, purposes: tuple[str, ...]) -> EmailToken:
 def confirm(raw_token: str) -> str:
     """Apply a confirmation link (new account or new email address); return what it confirmed."""
     token = _claim_email_token(raw_token, (CONFIRM, EMAIL_CHANGE))
-    user = db.session.get(User, token.user_id)
+    user = _account_of(token)
     old_email, undo = user.email, None
     if token.purpose == CONFIRM:
-        if not user.active:
-            user.active, user.confirmed_at = True, utcnow()
+        _activate(user)
     else:
-        # Links mailed to the old address (a reset above all) must not outlive it. (Before the
-        # address changes: that statement would flush a taken address outside the try below.)
+        if _user_by_email(token.new_email) not in (None, user):
+            db.session.rollback()
+            raise Conflict("This address now belongs to another account.", code="email_taken")
+        # Links mailed to the old address (a reset above all) must not outlive it.
         _kill_unused_tokens(user, CANCELLED_ON_CREDENTIAL_CHANGE)
         undo = _new_email_token(user, EMAIL_UNDO, _undo_lifetime(), new_email=old_email)
         user.email = token.new_email
-    user.updated_at = utcnow()
     try:
         db.session.commit()
-    except exc.IntegrityError:
+    except exc.IntegrityError:  # the address and the username are another row's pair
         db.session.rollback()
         raise Conflict("This address now belongs to another account.", code="email_taken") from None
     if undo is not None:
@@ -229,7 +283,7 @@ def undo_email_change(raw_token: str, new_password: str, rotate_api_key: bool = 
     new password (whoever changed the address may know the old one), revokes every token,
     cancels every other link, undo links included, and replaces the API key unless told not to."""
     token = _claim_email_token(raw_token, (EMAIL_UNDO,))
-    user = db.session.get(User, token.user_id)
+    user = _account_of(token)
     if _user_by_email(token.new_email) not in (None, user):
         db.session.rollback()
         raise Conflict("The old address now belongs to another account.", code="email_taken")
@@ -237,7 +291,7 @@ def undo_email_change(raw_token: str, new_password: str, rotate_api_key: bool = 
     _kill_unused_tokens(user, (EMAIL_UNDO,))
     user.email = token.new_email
     if rotate_api_key:
-        user.api_key = new_api_key()
+        _set_api_key(user)
     try:
         db.session.commit()
     except exc.IntegrityError:
@@ -252,11 +306,7 @@ def login(identifier: str, password: str, client_address: str) -> dict[str, Any]
     a wrong password give the same 401 after the same amount of hashing.
     """
     _count_login(identifier, client_address)
-    if "@" in identifier:
-        user = _user_by_email(identifier)
-    else:
-        user = db.session.execute(select(User).where(User.username == identifier)).scalar_one_or_none()
-        user = user if user is not None and same(user.username, identifier) else None
+    user = _user_by_email(identifier) if "@" in identifier else _user_by_username(identifier)
     _count_login_for(user, identifier)
     if not verify_password(user.password_hash if user else None, password):
         metrics.login_failed("invalid_credentials")
@@ -266,9 +316,10 @@ def login(identifier: str, password: str, client_address: str) -> dict[str, Any]
         raise Forbidden("Confirm your email address first; the link was emailed to you.", code="account_not_confirmed")
     throttle.forget("login_account", normalise(identifier))
     throttle.forget("login_user", f"id:{user.id}")
-    if needs_rehash(user.password_hash):
+    if needs_rehash(user.password_hash):  # older argon2 parameters, argon2i, or PHP's bcrypt
         user.password_hash = hash_password(password)
-        db.session.commit()
+    user.last_login = _epoch_now()
+    db.session.commit()
     return issue_token_pair(user)
 
 
@@ -294,22 +345,26 @@ def logout_everywhere(user: User) -> None:
 
 
 def profile(user: User) -> dict[str, Any]:
-    """The account as the API shows it (never the hash, the API key or the generation)."""
+    """The account as the API shows it (never the hash, the API key or the generation).
+    Columns OpenML's other systems left NULL read as empty text."""
     pending = db.session.execute(
         select(EmailToken.new_email).where(
             EmailToken.user_id == user.id, EmailToken.purpose == EMAIL_CHANGE,
             EmailToken.used_at.is_(None), EmailToken.expires_at > utcnow(),
         ).order_by(EmailToken.id.desc()).limit(1)
     ).scalar_one_or_none()
-    return {"id": user.id, "email": user.email, "username": user.username, "first_name": user.first_name,
-            "last_name": user.last_name, "bio": user.bio, "created_at": user.created_at,
-            "confirmed_at": user.confirmed_at, "email_change_pending": pending}
+    return {"id": user.id, "email": user.email, "username": user.username, "first_name": user.first_name or "",
+            "last_name": user.last_name or "", "bio": user.bio or "", "company": user.company or "",
+            "country": user.country or "", "image": user.image,
+            "created_at": datetime.fromtimestamp(user.created_on or 0, UTC),
+            "confirmed_at": state.confirmed_at(user.id), "email_change_pending": pending}
 
 
 def update_profile(user: User, changes: dict[str, Any], access_payload: dict[str, Any],
                    client_address: str) -> dict[str, Any]:
-    """Change names and bio at once; a new email needs the current password (or a recent
-    login), is throttled per account and per address, and waits for its confirmation link.
+    """Change names, bio, company, country and username at once; a new email needs the
+    current password (or a recent login), is throttled per account and per address, and waits
+    for its confirmation link. A username another account has (whatever the case) is 409.
 
     A taken address gets the same answer and the same pending state as a free one; its owner
     is told instead, and the stored link for it is never mailed, so it can never confirm."""
@@ -320,15 +375,23 @@ def update_profile(user: User, changes: dict[str, Any], access_payload: dict[str
         new_email = normalise(new_email)
         require_recent_authentication(user, current_password, access_payload, client_address)
         count_mail(new_email, user)
+    new_username = changes.pop("username", None)
+    if new_username is not None and _user_by_username(new_username) not in (None, user):
+        raise Conflict("This username belongs to another account.", code="username_taken")
+    if new_username is not None:
+        user.username = new_username
     for field, value in changes.items():
         setattr(user, field, value.strip() if field != "bio" else value)
-    user.updated_at = utcnow()
     raw, taken = None, False
     if changing_email:
         taken = _user_by_email(new_email) is not None
         _kill_unused_tokens(user, (EMAIL_CHANGE,))  # only the latest requested address can win
         raw = _new_email_token(user, EMAIL_CHANGE, _confirm_lifetime(), new_email=new_email)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except exc.IntegrityError:  # another account took the username meanwhile
+        db.session.rollback()
+        raise Conflict("This username belongs to another account.", code="username_taken") from None
     if changing_email and not taken:
         emails.send_email(new_email, "Confirm your new OpenML address", "email_change", new_email=new_email,
                           link=_link("/auth/confirm", raw), hours=_config("CONFIRM_TOKEN_HOURS"))
@@ -360,7 +423,6 @@ def _set_password(user: User, new_password: str) -> None:
     """New hash, every token revoked, every pending email change and emailed link but the
     undo links cancelled (the caller commits)."""
     user.password_hash = hash_password(new_password)
-    user.updated_at = utcnow()
     revoke_all(user)
     _kill_unused_tokens(user, CANCELLED_ON_CREDENTIAL_CHANGE)
 
@@ -379,14 +441,17 @@ def change_password(user: User, current_password: str, new_password: str, client
     _check_password(user, current_password, client_address)
     _set_password(user, new_password)
     if rotate_api_key:
-        user.api_key = new_api_key()
+        _set_api_key(user)
     db.session.commit()
     return issue_token_pair(user)
 
 
 def api_key(user: User, access_payload: dict[str, Any]) -> str:
-    """The user's current API key; needs a login within REAUTH_SECONDS."""
+    """The user's current API key (`users.session_hash`); needs a login within REAUTH_SECONDS.
+    An account OpenML's other systems made without a key gets one now."""
     require_recent_authentication(user, None, access_payload, "")
+    if user.api_key is None:
+        return _store_new_api_key(user)
     return user.api_key
 
 
@@ -394,8 +459,12 @@ def regenerate_api_key(user: User, access_payload: dict[str, Any]) -> str:
     """Replace the API key with a new random one (needs a login within REAUTH_SECONDS); the
     old one stops existing."""
     require_recent_authentication(user, None, access_payload, "")
+    return _store_new_api_key(user)
+
+
+def _store_new_api_key(user: User) -> str:
     for _ in range(API_KEY_ATTEMPTS):
-        user.api_key = new_api_key()
+        _set_api_key(user)
         try:
             db.session.commit()
             return user.api_key
@@ -426,25 +495,57 @@ def reset_password(raw_token: str, new_password: str, rotate_api_key: bool = Tru
     change and link, and replaces the API key unless told not to. The link proves the
     address, so an unconfirmed account becomes confirmed."""
     token = _claim_email_token(raw_token, (RESET,))
-    user = db.session.get(User, token.user_id)
-    if token.new_email is not None and token.new_email != user.email:
+    user = _account_of(token)
+    if token.new_email is not None and not same(user.email, token.new_email):
         db.session.rollback()
         raise BadRequest("This link is not valid.", code="token_invalid")
     _set_password(user, new_password)
     if rotate_api_key:
-        user.api_key = new_api_key()
-    if not user.active:
-        user.active, user.confirmed_at = True, utcnow()
+        _set_api_key(user)
+    _activate(user)
     db.session.commit()
 
 
+def _account_of(token: EmailToken) -> User:
+    user = db.session.get(User, token.user_id)
+    if user is None:  # the row was removed by OpenML's own tools
+        db.session.rollback()
+        raise BadRequest("This link is not valid.", code="token_invalid")
+    return user
+
+
+def _activate(user: User) -> None:
+    """Confirm `user` (`active` = 1) and make it a member of OpenML's "members" group, which
+    OpenML's REST API requires for uploads (the caller commits). Idempotent."""
+    if not user.active:
+        user.active = True
+        state.mark_confirmed(user.id)
+    member = db.session.execute(select(UserGroup.id).where(
+        UserGroup.user_id == user.id, UserGroup.group_id == MEMBERS_GROUP)).first()
+    if member is None:
+        db.session.add(UserGroup(user_id=user.id, group_id=MEMBERS_GROUP))
+
+
 def delete_account(user: User, password: str, client_address: str) -> None:
-    """Remove the account and everything stored about it; its tokens stop working at once."""
+    """Erase the person and keep the row, because OpenML's datasets, runs and flows point to
+    their uploader's id: the address and the username become tombstones, the profile is
+    emptied, the password unusable, the API key and the group memberships gone. Every token
+    and emailed link dies at once."""
     _check_password(user, password, client_address)
     user_id, email = user.id, user.email
+    user.email, user.username = f"deleted-{user_id}@deleted.invalid", f"deleted-{user_id}"
+    user.password_hash, user.api_key, user.api_key_date, user.active = UNUSABLE_PASSWORD, None, None, False
+    user.first_name = user.last_name = user.image = user.phone = None
+    user.company = user.country = user.bio = user.ip_address = ""
+    user.external_source = user.external_id = None
+    # The PHP site's activation, reset and remember-me selectors would outlive the person.
+    user.activation_selector = user.activation_code = None
+    user.forgotten_password_selector = user.forgotten_password_code = user.forgotten_password_time = None
+    user.remember_selector = user.remember_code = None
+    db.session.execute(delete(UserGroup).where(UserGroup.user_id == user_id))
     db.session.execute(delete(EmailToken).where(EmailToken.user_id == user_id))
     db.session.execute(delete(RevokedToken).where(RevokedToken.user_id == user_id))
-    db.session.delete(user)
+    revoke_all(user)
     db.session.commit()
     throttle.forget("login_account", normalise(email))
     throttle.forget("login_user", f"id:{user_id}")

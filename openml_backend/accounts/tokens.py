@@ -3,8 +3,8 @@ tokens, and render every token error as problem+json.
 
 Revocation has two layers, both in the database so they hold across workers and replicas:
 - one token: its `jti` in `revoked_tokens` (logout, or a refresh token already used);
-- every token of a user at once: each token carries the user's `token_generation` as claim
-  `gen`; bumping that counter (logout-all, password change, reset, reuse of a rotated refresh
+- every token of a user at once: each token carries the user's `token_generation` (in
+  `account_states`, see state.py) as claim `gen`; bumping that counter (logout-all, password change, reset, reuse of a rotated refresh
   token) is one row update. A counter, not a "not before" timestamp, because `iat` has
   one-second resolution and replicas' clocks differ: a counter has no boundary cases.
 An access token also carries `rjti`, the id of the refresh token issued with it, so logout
@@ -30,6 +30,7 @@ from sqlalchemy import delete, exc
 
 from ..errors import Unauthorized, problem_response
 from ..extensions import db
+from . import state
 from .models import RevokedToken, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def issue_token_pair(user: User, auth_time: int | None = None) -> dict[str, Any]
     """Return an access and a refresh token for `user`, in the login response's shape.
 
     `auth_time` (epoch seconds) is when the password was verified; None means now."""
-    claims = {"gen": user.token_generation, "auth_time": int(time.time()) if auth_time is None else int(auth_time)}
+    claims = {"gen": state.token_generation(user.id), "auth_time": int(time.time()) if auth_time is None else int(auth_time)}
     refresh_token = create_refresh_token(identity=str(user.id), additional_claims=claims)
     access_token = create_access_token(
         identity=str(user.id), additional_claims={**claims, "rjti": get_jti(refresh_token)}
@@ -67,7 +68,7 @@ def revoke_all(user: User) -> None:
 
     The increment happens in SQL, so two revocations racing in two processes both count.
     """
-    user.token_generation = User.token_generation + 1
+    state.bump_generation(user.id)
 
 
 def revoke_session(user: User, access_payload: dict[str, Any]) -> None:
@@ -136,7 +137,7 @@ def _token_is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
         user = db.session.get(User, int(payload["sub"]))
     except (KeyError, TypeError, ValueError):
         return True
-    if user is None or payload.get("gen") != user.token_generation:
+    if user is None or payload.get("gen") != state.token_generation(user.id):
         return True
     revoked = db.session.get(RevokedToken, payload.get("jti", ""))
     if revoked is None:

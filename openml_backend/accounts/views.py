@@ -15,6 +15,7 @@ from ..contract import Reply, operation, problem
 from ..contract.operations import RETRY_AFTER
 from ..jsonio import json_response, parse_body
 from . import services
+from .charset import require_storable
 from .schemas import (
     Accepted,
     AccountDeletion,
@@ -32,9 +33,12 @@ from .schemas import (
     TokenPair,
     TokenRequest,
     UserProfile,
+    WebsiteApiKey,
 )
 
 blueprint = Blueprint("accounts", __name__, url_prefix="/api/v1", template_folder="templates")
+# The two paths the website's frontend calls for the API key, outside /api/v1.
+website_blueprint = Blueprint("accounts_website", __name__)
 log = logging.getLogger(__name__)
 
 TAGS = ["accounts"]
@@ -49,6 +53,8 @@ BAD_LINK = problem(400, "The emailed token is unknown, used or expired.", "token
 REAUTHENTICATE = problem(403, "Needs the current password or a login within REAUTH_SECONDS.",
                          "reauthentication_required")
 EMAIL_TAKEN = problem(409, "The address now belongs to another account.", "email_taken")
+UNSUPPORTED_CHARACTERS = problem(400, "A field has characters OpenML's latin1 tables cannot hold.",
+                                 "unsupported_characters")
 ACCEPTED = Reply(202, "Accepted; the same answer whether or not the address has an account.", Accepted)
 CHECK_EMAIL = "If the address can receive mail, a message is on its way; check your inbox."
 
@@ -68,9 +74,10 @@ def _profile_response(profile: dict) -> Response:
 
 @blueprint.post("/auth/signup")
 @operation("Create an account (a confirmation link is emailed)", tags=TAGS, body=SignupRequest,
-           replies=[ACCEPTED, THROTTLED, NO_DATABASE])
+           replies=[ACCEPTED, UNSUPPORTED_CHARACTERS, THROTTLED, NO_DATABASE])
 def signup() -> Response:
     body = parse_body(SignupRequest)
+    require_storable({"first_name": body.first_name, "last_name": body.last_name})
     services.count_email_request(_client_address())
     services.count_mail(body.email)
     services.signup(body.email, body.password, body.first_name, body.last_name)
@@ -178,14 +185,16 @@ def get_profile() -> Response:
 
 
 @blueprint.patch("/users/me")
-@operation("Change names, bio or email (a new email needs current_password or a recent login, and "
-           "waits for its link)", tags=TAGS, security="access", body=ProfileUpdate,
+@operation("Change names, bio, company, country, username or email (a new email needs current_password "
+           "or a recent login, and waits for its link)", tags=TAGS, security="access", body=ProfileUpdate,
            replies=[Reply(200, "The updated profile; the same for a free and a taken new address.", UserProfile),
-                    WRONG_PASSWORD, REAUTHENTICATE, THROTTLED, NO_DATABASE])
+                    UNSUPPORTED_CHARACTERS, WRONG_PASSWORD, REAUTHENTICATE,
+                    problem(409, "Another account has this username.", "username_taken"), THROTTLED, NO_DATABASE])
 @jwt_required()
 def update_profile() -> Response:
     body = parse_body(ProfileUpdate)
     changes = {name: getattr(body, name) for name in body.model_fields_set}
+    require_storable({name: value for name, value in changes.items() if name != "current_password"})
     return _profile_response(services.update_profile(current_user, changes, get_jwt(), _client_address()))
 
 
@@ -228,6 +237,25 @@ def regenerate_api_key() -> Response:
     return json_response({"api_key": services.regenerate_api_key(current_user, get_jwt())})
 
 
+@website_blueprint.get("/api-key")
+@operation("The OpenML API key, in the shape the website reads (alias of GET /api/v1/users/me/api-key)",
+           tags=TAGS, security="access",
+           replies=[Reply(200, "The key.", WebsiteApiKey), REAUTHENTICATE, NO_DATABASE])
+@jwt_required()
+def website_api_key() -> Response:
+    return json_response({"apikey": services.api_key(current_user, get_jwt())})
+
+
+@website_blueprint.post("/api-key/regenerate")
+@operation("Replace the API key (alias of POST /api/v1/users/me/api-key)", tags=TAGS, security="access",
+           replies=[Reply(200, "The new key.", ApiKey), REAUTHENTICATE,
+                    problem(409, "No unique key could be generated (practically never).", "api_key_collision"),
+                    NO_DATABASE])
+@jwt_required()
+def website_regenerate_api_key() -> Response:
+    return json_response({"api_key": services.regenerate_api_key(current_user, get_jwt())})
+
+
 @blueprint.post("/feedback")
 @operation("Send feedback to the OpenML team", tags=TAGS, body=FeedbackRequest,
            replies=[ACCEPTED, THROTTLED, NO_DATABASE])
@@ -245,3 +273,4 @@ def init_app(app: Flask) -> None:
 
     register_token_callbacks(jwt, app)
     app.register_blueprint(blueprint)
+    app.register_blueprint(website_blueprint)

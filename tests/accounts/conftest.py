@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 
 from tests.helpers import AccountActions
+from tests.openml_db import LEGACY, ensure_legacy_accounts
 
 
 @pytest.fixture
@@ -18,6 +19,13 @@ def app(make_app: Callable[..., Flask], smtp_settings: dict[str, Any]) -> Flask:
     """A testing app on a clean database whose mail goes to the capturing SMTP server."""
     return make_app(**smtp_settings)
 
+
+@pytest.fixture
+def legacy(app: Flask) -> dict[str, tuple]:
+    """The accounts OpenML's other systems left in `users` (tests/openml_db.LEGACY), present in
+    `app`'s database whatever the backend."""
+    ensure_legacy_accounts(app.config["SQLALCHEMY_DATABASE_URI"])
+    return LEGACY
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ def test_a_recent_login_stands_in_for_the_password(make_app, smtp_settings, mail
     accounts = AccountActions(app.test_client(), mailbox)
     accounts.confirmed_user(VICTIM)
     with app.app_context():
-        user = db.session.query(User).one()
+        user = db.session.query(User).filter_by(email=VICTIM).one()
         eleven_minutes_ago = issue_token_pair(user, auth_time=int(time.time()) - 660)
     # A refresh keeps the original login time: it does not make an old session recent.
     refreshed = accounts.post("/auth/refresh", token=eleven_minutes_ago["refresh_token"]).json

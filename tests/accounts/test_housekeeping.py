@@ -91,10 +91,10 @@ def test_login_upgrades_a_hash_made_with_other_parameters(make_app, smtp_setting
                                                "DATA_DIR": cheap.config["DATA_DIR"]},
                                       **smtp_settings, PASSWORD_HASH_COST="production"))
     with strong.app_context():
-        assert extract_parameters(db.session.query(User).one().password_hash).memory_cost == 1024
+        assert extract_parameters(db.session.query(User).filter_by(email="upgrade@example.org").one().password_hash).memory_cost == 1024
     AccountActions(strong.test_client(), mailbox).login("upgrade@example.org")
     with strong.app_context():
-        stored = db.session.query(User).one().password_hash
+        stored = db.session.query(User).filter_by(email="upgrade@example.org").one().password_hash
         db.engine.dispose()
     assert extract_parameters(stored).memory_cost == 65536
     AccountActions(strong.test_client(), mailbox).login("upgrade@example.org")

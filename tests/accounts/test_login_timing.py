@@ -51,7 +51,7 @@ def test_production_hashes_are_argon2id_with_the_documented_parameters(make_app,
     accounts = AccountActions(app.test_client(), mailbox)
     accounts.confirmed_user("params@example.org")
     with app.app_context():
-        stored = db.session.query(User).one().password_hash
+        stored = db.session.query(User).filter_by(email="params@example.org").one().password_hash
     parameters = extract_parameters(stored)
     assert stored.startswith("$argon2id$")
     assert parameters.type is Type.ID

@@ -6,6 +6,7 @@ Reading a dataset::
     settings = OpenMLSettings(server_url, cache_dir, timeout=30.0)
     dataset = load_dataset(61, settings)      # LoadedDataset: .table (pyarrow), .features
     warm_up(settings)                         # optional: start the fetch process early
+    describe(61, settings).checksum           # OpenML's current md5, one small request
 
 Errors: ``OpenMLError`` and its subclasses ``DatasetNotFound``, ``DatasetForbidden``,
 ``OpenMLUnavailable`` (unreachable, 5xx or too slow) and ``DatasetUnparseable``.
@@ -16,7 +17,7 @@ that process, the only place that imports ``openml``), ``metadata`` (OpenML's XM
 No Flask here.
 """
 
-from .datasets import LoadedDataset, load_dataset
+from .datasets import LoadedDataset, describe, load_dataset
 from .errors import DatasetForbidden, DatasetNotFound, DatasetUnparseable, OpenMLError, OpenMLUnavailable
 from .fetcher import warm_up
 from .settings import OpenMLSettings
@@ -29,6 +30,7 @@ __all__ = [
     "OpenMLError",
     "OpenMLSettings",
     "OpenMLUnavailable",
+    "describe",
     "load_dataset",
     "warm_up",
 ]

@@ -10,15 +10,12 @@ worker and replica through the database.
    entry or the new one, never half of either.
 3. Computation, coalesced. A process takes the dataset's lease (a row in `stats_leases`,
    taken by an atomic INSERT) and computes; a heartbeat renews the lease every third of
-   `lease_ttl`. The other processes poll for the new entry, at most `wait_timeout`. A holder
-   that dies (SIGKILL, OOM) stops renewing; its lease expires after `lease_ttl` and the next
-   waiter takes over.
-
-Every request answers within its budget (`wait_timeout`, which is OpenML's timeout): a
-waiter never starts a computation of its own after waiting. When the computation it waited
-for ends without an entry, it answers that computation's error (remembered in
-`stats_failures`) or 503 `stats_unavailable`; a dead holder's expired lease is taken over by
-the next request, with a budget of its own.
+   `lease_ttl`. The other processes poll for the new entry, at most `wait_timeout` (OpenML's
+   timeout), and never start a computation of their own after waiting, so every request
+   answers within its budget: a waiter whose computation ended without an entry answers
+   that computation's error (remembered, see 5) or 503 `stats_unavailable`. A holder that
+   dies (SIGKILL, OOM) stops renewing; its lease expires after `lease_ttl` and the next
+   request takes it over.
 
 4. Freshness. An entry records the dataset's version and md5 checksum. At most once per
    `revalidate_after` (one process claims the check in the database), a request asks

@@ -11,12 +11,11 @@ worker and replica through the database.
 3. Computation, coalesced. A process takes the dataset's lease (a row in `stats_leases`,
    taken by an atomic INSERT) and computes; a heartbeat renews the lease every third of
    `lease_ttl`. The other processes poll for the new entry, at most `wait_timeout` (OpenML's
-   timeout), and never start a computation of their own after waiting, so every request
-   answers within its budget: a waiter whose computation ended without an entry answers
-   that computation's error (remembered, see 5) or 503 `stats_unavailable`. A holder that
-   dies (SIGKILL, OOM) stops renewing; its lease expires after `lease_ttl` and the next
-   request takes it over.
-
+   timeout and a little), and never start a computation of their own after waiting, so
+   every request answers within its budget: a waiter whose computation ended without an
+   entry answers that computation's error (remembered, see 5) or 503 `stats_unavailable`.
+   A holder that dies (SIGKILL, OOM) stops renewing; its lease expires after `lease_ttl`
+   and the next request takes it over.
 4. Freshness. An entry records the dataset's version and md5 checksum. At most once per
    `revalidate_after` (one process claims the check in the database), a request asks
    OpenML's description (`check`); when it reports another version or checksum, this request

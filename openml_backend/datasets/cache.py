@@ -15,7 +15,7 @@ worker and replica through the database.
    every request answers within its budget: a waiter whose computation ended without an
    entry answers that computation's error (remembered, see 5) or 503 `stats_unavailable`.
    A holder that dies (SIGKILL, OOM) stops renewing; its lease expires after `lease_ttl`
-   and the next request takes it over.
+   and a waiter takes it over, fetching within what is left of its own budget.
 4. Freshness. An entry records the dataset's version and md5 checksum. At most once per
    `revalidate_after` (one process claims the check in the database), a request asks
    OpenML's description (`check`); when it reports another version or checksum, this request
@@ -109,8 +109,9 @@ class FreshStats:
     document: bytes  # the JSON document, uncompressed
 
 
-# compute(dataset_id, refetch): the statistics; refetch=True downloads the data again.
-Compute = Callable[[int, bool], FreshStats]
+# compute(dataset_id, refetch, deadline): the statistics; refetch=True downloads the data
+# again; the fetch ends by deadline (a time.monotonic() value) at the latest.
+Compute = Callable[[int, bool, float], FreshStats]
 # check(entry): True when OpenML now describes the dataset with another version or checksum.
 Check = Callable[["CachedStats"], bool]
 
@@ -293,58 +294,68 @@ class StatsCache:
 
     def _compute_once(self, dataset_id: int, compute: Compute, previous: CachedStats | None,
                       refetch: bool) -> tuple[CachedStats, bool]:
-        deadline = time.monotonic() + self.settings.wait_timeout
+        started = time.monotonic()
+        deadline = started + self.settings.wait_timeout
         owner = _owner_id()
-        try:
-            engine = self._engine()
-            acquired = self._try_acquire_lease(engine, dataset_id, owner)
-        except SQLAlchemyError as error:
-            log.warning("stats cache: no lease (database unavailable); computing alone",
-                        extra={"error_type": type(error).__name__})
-            return self._compute_and_store(dataset_id, compute, refetch, engine=None, owner=None), False
-        if acquired:
+        taking_over = False
+        while True:
             try:
-                # Another process may have stored the entry between our lookup and our lease.
-                finished = self._newer_entry(engine, dataset_id, previous)
-                if finished is not None:
-                    return finished, True
-                self._raise_remembered(dataset_id)
-                return self._compute_and_store(dataset_id, compute, refetch, engine, owner), False
-            finally:
-                self._release(engine, dataset_id, owner)
-        # Only wait: starting a computation of our own now could take a whole OpenML timeout
-        # more, past this request's budget.
-        finished = self._wait_for_other(engine, dataset_id, previous, deadline)
-        if finished is not None:
-            metrics.stats_cache("coalesced")
-            return finished, True
-        self._raise_remembered(dataset_id)
-        if time.monotonic() >= deadline:
-            raise ServiceUnavailable(
-                "The statistics of this dataset are still being computed; try again shortly.",
-                code="stats_pending", retry_after=PENDING_RETRY_AFTER,
-            )
-        raise ServiceUnavailable(
-            "The statistics of this dataset could not be computed just now; try again later.",
-            code="stats_unavailable", retry_after=UNAVAILABLE_RETRY_AFTER,
-        )
+                engine = self._engine()
+                acquired = self._try_acquire_lease(engine, dataset_id, owner)
+            except SQLAlchemyError as error:
+                log.warning("stats cache: no lease (database unavailable); computing alone",
+                            extra={"error_type": type(error).__name__})
+                return self._compute_and_store(dataset_id, compute, refetch, deadline, None, None), False
+            if acquired:
+                try:
+                    # Another process may have stored the entry between our lookup and our lease.
+                    finished = self._newer_entry(engine, dataset_id, previous)
+                    if finished is not None:
+                        return finished, True
+                    self._raise_remembered(dataset_id)
+                    # A take-over fetches with what is left of the budget: its failure may be
+                    # that shortness, so it is not remembered for the others.
+                    return self._compute_and_store(dataset_id, compute, refetch, deadline, engine, owner,
+                                                   remember=not taking_over), False
+                finally:
+                    self._release(engine, dataset_id, owner)
+            # Wait; never start a fresh fetch after waiting (it would take a whole OpenML
+            # timeout more, past this request's budget).
+            finished, holder_died = self._wait_for_other(engine, dataset_id, previous, deadline)
+            if finished is not None:
+                metrics.stats_cache("coalesced")
+                return finished, True
+            self._raise_remembered(dataset_id)
+            if time.monotonic() >= deadline:
+                raise ServiceUnavailable(
+                    "The statistics of this dataset are still being computed; try again shortly.",
+                    code="stats_pending", retry_after=PENDING_RETRY_AFTER,
+                )
+            if not holder_died:
+                raise ServiceUnavailable(
+                    "The statistics of this dataset could not be computed just now; try again later.",
+                    code="stats_unavailable", retry_after=UNAVAILABLE_RETRY_AFTER,
+                )
+            taking_over = True  # its lease expired: take it over, within our deadline
 
     def _wait_for_other(self, engine: Engine, dataset_id: int, previous: CachedStats | None,
-                        deadline: float) -> CachedStats | None:
+                        deadline: float) -> tuple[CachedStats | None, bool]:
         """Poll until another process stores a newer entry (returned), its lease ends without
-        one (None), or the deadline passes (None)."""
+        one, or the deadline passes. The flag says whether the lease ended by expiring (its
+        holder died) rather than being released."""
         while time.monotonic() < deadline:
             time.sleep(min(self.settings.poll_interval, max(0.0, deadline - time.monotonic())))
             try:
                 finished = self._newer_entry(engine, dataset_id, previous)
                 if finished is not None:
-                    return finished
-                if not self._lease_is_live(engine, dataset_id):
+                    return finished, False
+                expires = self._lease_expiry(engine, dataset_id)
+                if expires is None or expires < utcnow():
                     # It may have stored the entry just before releasing the lease.
-                    return self._newer_entry(engine, dataset_id, previous)
+                    return self._newer_entry(engine, dataset_id, previous), expires is not None
             except SQLAlchemyError:
-                return None
-        return None
+                return None, False
+        return None, False
 
     def _newer_entry(self, engine: Engine, dataset_id: int, previous: CachedStats | None) -> CachedStats | None:
         etag = self._stored_etag(engine, dataset_id)
@@ -353,13 +364,13 @@ class StatsCache:
         entry = self._read_entry(engine, dataset_id)
         return self._hold(entry) if entry is not None else None
 
-    def _compute_and_store(self, dataset_id: int, compute: Compute, refetch: bool, engine: Engine | None,
-                           owner: str | None) -> CachedStats:
+    def _compute_and_store(self, dataset_id: int, compute: Compute, refetch: bool, deadline: float,
+                           engine: Engine | None, owner: str | None, remember: bool = True) -> CachedStats:
         with self._heartbeat(engine, dataset_id, owner):
             try:
-                fresh = compute(dataset_id, refetch)
+                fresh = compute(dataset_id, refetch, deadline)
             except ApiError as error:
-                if engine is not None:
+                if engine is not None and remember:
                     self._remember(engine, dataset_id, error)
                 raise
         # Content hash plus a nonce: two computations in the same second still differ, which is
@@ -438,10 +449,10 @@ class StatsCache:
                 .values(expires_at=utcnow() + timedelta(seconds=self.settings.lease_ttl))
             )
 
-    def _lease_is_live(self, engine: Engine, dataset_id: int) -> bool:
+    def _lease_expiry(self, engine: Engine, dataset_id: int) -> datetime | None:
+        """When the dataset's lease expires; None when nobody holds one."""
         with engine.connect() as connection:
-            expires = connection.execute(sa.select(leases.c.expires_at).where(_key(leases, dataset_id))).scalar()
-        return expires is not None and expires >= utcnow()
+            return connection.execute(sa.select(leases.c.expires_at).where(_key(leases, dataset_id))).scalar()
 
     # -- the stored entries ---------------------------------------------------------------------
 

@@ -91,11 +91,11 @@ class DatasetStatistics:
             self._rendered.put(key, held, len(held.body) + len(held.body_gzip))
         return held
 
-    def compute(self, dataset_id: int, refetch: bool = False) -> FreshStats:
-        """Load the dataset from OpenML (downloaded again when `refetch`) and compute its
-        statistics document."""
+    def compute(self, dataset_id: int, refetch: bool = False, deadline: float | None = None) -> FreshStats:
+        """Load the dataset from OpenML (downloaded again when `refetch`; the fetch ends by
+        `deadline`, a time.monotonic() value, at the latest) and compute its statistics document."""
         started = time.perf_counter()
-        loaded = self._load(dataset_id, refetch)
+        loaded = self._load(dataset_id, refetch, deadline)
         try:
             statistics = compute_statistics(loaded.table, loaded.features, self.stats)
         except Exception:
@@ -114,9 +114,9 @@ class DatasetStatistics:
         metrics.stats_computed(dataset_id, time.perf_counter() - started, loaded.table.num_rows)
         return FreshStats(loaded.name, loaded.version, loaded.checksum, computed_at, document)
 
-    def _load(self, dataset_id: int, refetch: bool) -> LoadedDataset:
+    def _load(self, dataset_id: int, refetch: bool, deadline: float | None) -> LoadedDataset:
         try:
-            return load_dataset(dataset_id, self.openml, refetch=refetch)
+            return load_dataset(dataset_id, self.openml, refetch=refetch, deadline=deadline)
         except DatasetNotFound:
             metrics.openml_fetch_failed("not_found")
             raise NotFound(f"OpenML has no dataset with id {dataset_id}.", code="dataset_not_found") from None

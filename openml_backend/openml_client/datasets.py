@@ -68,15 +68,17 @@ class LoadedDataset:
     source_format: str  # "parquet" | "arff"
 
 
-def load_dataset(dataset_id: Any, settings: OpenMLSettings, *, refetch: bool = False) -> LoadedDataset:
+def load_dataset(dataset_id: Any, settings: OpenMLSettings, *, refetch: bool = False,
+                 deadline: float | None = None) -> LoadedDataset:
     """The dataset's data (nominal columns dictionary-encoded, integers kept integer) and
     features, fetched through the ``openml`` client at most once per cache (once more when
     ``refetch``: the local copy is dropped and downloaded again), within ``settings.timeout``
-    for the fetch.
+    for the fetch, and by ``deadline`` (a ``time.monotonic()`` value) when one is given.
 
     Raises only ``OpenMLError`` subclasses.
     """
-    deadline = time.monotonic() + settings.timeout
+    own_deadline = time.monotonic() + settings.timeout
+    deadline = own_deadline if deadline is None else min(own_deadline, deadline)
     try:
         return _guarded(dataset_id, lambda did: _load(did, settings, deadline, refetch))
     except (OpenMLUnavailable, DatasetUnparseable):

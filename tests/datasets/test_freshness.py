@@ -256,3 +256,28 @@ def test_twenty_clients_of_a_hanging_dataset_under_gunicorn(openml, mariadb_data
         assert status == 503 and code in ("openml_unavailable", "stats_unavailable", "stats_pending"), outcomes
         assert seconds < GUNICORN_HANG_TIMEOUT + MARGIN, outcomes
     assert descriptions(openml, HANG) == 1
+
+
+def test_taking_over_a_dead_workers_lease_stays_within_the_budget(fresh_app, openml) -> None:
+    from datetime import timedelta
+
+    from openml_backend.clock import utcnow
+    from openml_backend.datasets.models import StatsLease
+    from openml_backend.extensions import db
+    from openml_backend.stats import ENGINE_VERSION
+
+    app = fresh_app(env={"OPENML_TIMEOUT": str(HANG_TIMEOUT), "STATS_LEASE_TTL": "1"})
+    assert get_stats(app, 9002).status_code == 200  # the fetch server is up, as in a running worker
+    budget = app.config["STATS_WAIT_TIMEOUT"]
+    with app.app_context():  # a worker SIGKILLed while fetching the hanging dataset
+        db.session.add(StatsLease(dataset_id=HANG, engine_version=ENGINE_VERSION, owner="dead-worker",
+                                  expires_at=utcnow() + timedelta(seconds=budget - 1)))
+        db.session.commit()
+    started = time.monotonic()
+    response = get_stats(app, HANG)
+    seconds = time.monotonic() - started
+    # It waited for the lease to expire, took it over, and its fetch got only what was left.
+    assert response.status_code == 503 and response.json["code"] == "openml_unavailable"
+    # (A whole fetch of its own after waiting would end a second past the budget.)
+    assert budget - 1 <= seconds < budget + 0.9
+    assert descriptions(openml, HANG) == 1

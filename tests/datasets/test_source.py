@@ -573,3 +573,36 @@ def test_a_folder_another_process_holds_is_never_pruned(openml_settings):
         reader.wait(timeout=10)
         reader.stdout.close()
     assert load_dataset(SMALL_B, settings).table.num_rows == 1
+
+
+def test_removing_lock_files_keeps_the_lock_exclusive(openml_settings):
+    # Holders remove the lock file as they release it (as a failed fetch or prune does) while
+    # others wait on it: at no moment may two threads hold the exclusive lock.
+    import threading
+
+    inside, overlaps, errors = [0], [], []
+    guard = threading.Lock()
+
+    def worker(number: int) -> None:
+        try:
+            for round_number in range(150):
+                with local_cache.dataset_lock(openml_settings, 61, exclusive=True,
+                                              deadline=time.monotonic() + 30) as held:
+                    with guard:
+                        inside[0] += 1
+                        if inside[0] > 1:
+                            overlaps.append(round_number)
+                    time.sleep(0.0005)
+                    with guard:
+                        inside[0] -= 1
+                    if (round_number + number) % 2:
+                        held.discard()
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and overlaps == []

@@ -11,7 +11,7 @@ Three kinds of database reach this revision:
   generation; names longer than OpenML's 50 characters are cut.
 
 Revision ID: 0005_openml_accounts
-Revises: 0003_accounts
+Revises: 0004_stats_freshness
 Create Date: 2026-12-01
 """
 
@@ -24,7 +24,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision = "0005_openml_accounts"
-down_revision = "0003_accounts"
+down_revision = "0004_stats_freshness"
 branch_labels = None
 depends_on = None
 

@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
         cache_dir=config["OPENML_CACHE_DIR"],
         timeout=config["OPENML_TIMEOUT"],
         retries=config["OPENML_RETRIES"],
+        cache_max_bytes=int(config["OPENML_CACHE_MAX_MB"] * 1024 * 1024),
     )
     memory_bytes = config["STATS_MEMORY_MB"] * 1024 * 1024
     cache = StatsCache(
@@ -37,7 +38,9 @@ def init_app(app: Flask) -> None:
             refresh_interval=config["STATS_REFRESH_INTERVAL"],
             lease_ttl=config["STATS_LEASE_TTL"],
             wait_timeout=config["STATS_WAIT_TIMEOUT"],
-            give_up_after=openml.timeout / 2,
+            revalidate_after=config["STATS_REVALIDATE_SECONDS"],
+            refusal_ttl=config["STATS_REFUSAL_TTL"],
+            failure_ttl=config["STATS_FAILURE_TTL"],
             memory_bytes=memory_bytes // 2,
         ),
         engine=lambda: db.engine,

@@ -1,4 +1,5 @@
-"""Tables of the shared statistics cache: ready entries, and leases that coalesce computations."""
+"""Tables of the shared statistics cache: ready entries, leases that coalesce computations, and
+OpenML's recent refusals and failures."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ class StatsEntry(db.Model):
     computed_at: Mapped[datetime] = mapped_column(PreciseDateTime, nullable=False)
     etag: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     payload_gzip: Mapped[bytes] = mapped_column(CompressedPayload, nullable=False)
+    # When OpenML's description last confirmed `dataset_version` and `checksum` (NULL: never).
+    validated_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, nullable=True)
 
 
 class StatsLease(db.Model):
@@ -49,4 +52,21 @@ class StatsLease(db.Model):
     dataset_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     engine_version: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     owner: Mapped[str] = mapped_column(sa.String(128), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(PreciseDateTime, nullable=False)
+
+
+class StatsFailure(db.Model):
+    """OpenML's last answer for a dataset that has no entry, remembered until `expires_at`:
+    404 or 403 (a refusal), or a failed fetch or computation (502, 503).
+
+    Until it expires, every process answers the same error without asking OpenML again.
+    """
+
+    __tablename__ = "stats_failures"
+
+    dataset_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    engine_version: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    status: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    code: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    message: Mapped[str] = mapped_column(sa.String(512), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(PreciseDateTime, nullable=False)

@@ -26,6 +26,7 @@ from ..openml_client import (
     LoadedDataset,
     OpenMLSettings,
     OpenMLUnavailable,
+    describe,
     load_dataset,
 )
 from ..stats import StatsSettings, compute_statistics
@@ -68,7 +69,17 @@ class DatasetStatistics:
     def entry(self, dataset_id: int, force_refresh: bool = False) -> tuple[CachedStats, bool]:
         """The stored document of `dataset_id` (loaded, or computed now) and whether it came from
         the cache. Raises as `answer` does."""
-        return self.cache.get_or_compute(dataset_id, self.compute, force_refresh=force_refresh)
+        return self.cache.get_or_compute(dataset_id, self.compute, force_refresh=force_refresh,
+                                         check=self.changed_on_openml)
+
+    def changed_on_openml(self, entry: CachedStats) -> bool:
+        """True when OpenML's description of the dataset now states another version or md5
+        checksum than the entry was computed from (one description request), or refuses it."""
+        try:
+            description = describe(entry.dataset_id, self.openml)
+        except (DatasetNotFound, DatasetForbidden):
+            return True  # the recomputation answers the refusal
+        return (description.version, description.checksum) != (entry.dataset_version, entry.checksum)
 
     def rendered(self, key: tuple, render: Callable[[], Rendered]) -> Rendered:
         """The response held under `key` in the in-process LRU of ready responses (shared with
@@ -80,10 +91,11 @@ class DatasetStatistics:
             self._rendered.put(key, held, len(held.body) + len(held.body_gzip))
         return held
 
-    def compute(self, dataset_id: int) -> FreshStats:
-        """Load the dataset from OpenML and compute its statistics document."""
+    def compute(self, dataset_id: int, refetch: bool = False, deadline: float | None = None) -> FreshStats:
+        """Load the dataset from OpenML (downloaded again when `refetch`; the fetch ends by
+        `deadline`, a time.monotonic() value, at the latest) and compute its statistics document."""
         started = time.perf_counter()
-        loaded = self._load(dataset_id)
+        loaded = self._load(dataset_id, refetch, deadline)
         try:
             statistics = compute_statistics(loaded.table, loaded.features, self.stats)
         except Exception:
@@ -102,9 +114,9 @@ class DatasetStatistics:
         metrics.stats_computed(dataset_id, time.perf_counter() - started, loaded.table.num_rows)
         return FreshStats(loaded.name, loaded.version, loaded.checksum, computed_at, document)
 
-    def _load(self, dataset_id: int) -> LoadedDataset:
+    def _load(self, dataset_id: int, refetch: bool, deadline: float | None) -> LoadedDataset:
         try:
-            return load_dataset(dataset_id, self.openml)
+            return load_dataset(dataset_id, self.openml, refetch=refetch, deadline=deadline)
         except DatasetNotFound:
             metrics.openml_fetch_failed("not_found")
             raise NotFound(f"OpenML has no dataset with id {dataset_id}.", code="dataset_not_found") from None

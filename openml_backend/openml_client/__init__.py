@@ -7,6 +7,7 @@ Reading a dataset::
     dataset = load_dataset(61, settings)      # LoadedDataset: .table (pyarrow), .features
     warm_up(settings)                         # optional: start the fetch process early
     list_active_datasets(settings)            # [2, 3, 5, ...]: every active dataset's id
+    describe(61, settings).checksum           # OpenML's current md5, one small request
 
 Errors: ``OpenMLError`` and its subclasses ``DatasetNotFound``, ``DatasetForbidden``,
 ``OpenMLUnavailable`` (unreachable, 5xx or too slow) and ``DatasetUnparseable``.
@@ -18,7 +19,7 @@ imports ``openml``), ``metadata`` (OpenML's XML).
 No Flask here.
 """
 
-from .datasets import LoadedDataset, load_dataset
+from .datasets import LoadedDataset, describe, load_dataset
 from .errors import DatasetForbidden, DatasetNotFound, DatasetUnparseable, OpenMLError, OpenMLUnavailable
 from .fetcher import warm_up
 from .listing import list_active_datasets
@@ -33,6 +34,7 @@ __all__ = [
     "OpenMLSettings",
     "OpenMLUnavailable",
     "list_active_datasets",
+    "describe",
     "load_dataset",
     "warm_up",
 ]

@@ -46,6 +46,11 @@ def dataset_dir(settings: OpenMLSettings, dataset_id: int) -> Path:
     return local_cache.dataset_dir(settings.cache_dir, settings.server_url, dataset_id)
 
 
+def lock_files(settings: OpenMLSettings) -> list[str]:
+    """The names of the lock files in the cache (one per dataset folder, at most)."""
+    return sorted(path.name for path in Path(settings.cache_dir, ".locks").rglob("*.lock"))
+
+
 def arff_rows(path: Path) -> list[list[str]]:
     """The data lines of a dense ARFF without quoting (anneal), split on commas."""
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -285,16 +290,17 @@ def test_runtime_fault_then_recovery_refetches_the_killed_fetch(standin_openml, 
     standin_openml.set_fault(30, "hang", on="data")
     with pytest.raises(OpenMLUnavailable):
         load_dataset(30, with_timeout(openml_settings, 1.5))
-    left_behind = dataset_dir(openml_settings, 30)
-    assert (left_behind / "description.xml").exists()  # the killed fetch got this far
-    assert not (left_behind / local_cache.MARKER_NAME).exists()
+    # The killed fetch got as far as the description; it leaves neither a folder nor a lock.
+    assert standin_openml.count("GET", "/api/v1/xml/data/30") >= 1
+    assert not dataset_dir(openml_settings, 30).exists()
+    assert lock_files(openml_settings) == ["9002.lock"]  # the folder of 9002 is still there
     descriptions_before = standin_openml.count("GET", "/api/v1/xml/data/30")
 
     standin_openml.clear_faults()
     dataset = load_dataset(30, openml_settings)
 
     assert dataset.table.num_rows == 4177
-    # The incomplete folder was wiped, so the description was fetched again.
+    # Nothing was left to reuse, so the description was fetched again.
     assert standin_openml.count("GET", "/api/v1/xml/data/30") == descriptions_before + 1
 
 
@@ -498,3 +504,105 @@ def test_threads_loading_one_cold_dataset_share_one_download(standin_openml, ope
 
     assert shapes == [(898, 39)] * 4
     assert standin_openml.data_downloads(2) == downloads_before + 1
+
+
+# --- the size of the download cache --------------------------------------------------------
+
+# Sizes on disk, about: 9003 4.3 KB, 9002 3.5 KB, 9008 5.2 KB. This limit holds any two of
+# them, not all three.
+SMALL_A, SMALL_B, SMALL_C = 9003, 9002, 9008
+TWO_OF_THREE = 11_000
+
+
+def with_cache_limit(settings: OpenMLSettings, limit: int) -> OpenMLSettings:
+    return OpenMLSettings(settings.server_url, settings.cache_dir, timeout=settings.timeout,
+                          retries=settings.retries, cache_max_bytes=limit)
+
+
+def cached_ids(settings: OpenMLSettings) -> set[int]:
+    datasets = dataset_dir(settings, 0).parent
+    return {int(p.name) for p in datasets.iterdir()}
+
+
+def test_the_least_recently_used_dataset_is_pruned_first(openml_settings):
+    settings = with_cache_limit(openml_settings, TWO_OF_THREE)
+    load_dataset(SMALL_A, settings)
+    time.sleep(0.05)
+    load_dataset(SMALL_B, settings)
+    time.sleep(0.05)
+    load_dataset(SMALL_A, settings)  # a use from the cache: A is now more recent than B
+    time.sleep(0.05)
+
+    load_dataset(SMALL_C, settings)
+
+    assert cached_ids(settings) == {SMALL_A, SMALL_C}
+    assert lock_files(settings) == [f"{SMALL_A}.lock", f"{SMALL_C}.lock"]
+    sizes = [sum(f.stat().st_size for f in dataset_dir(settings, d).rglob("*") if f.is_file())
+             for d in (SMALL_A, SMALL_C)]
+    assert sum(sizes) <= TWO_OF_THREE
+
+
+HOLD_SHARED_LOCK = textwrap.dedent("""
+    import fcntl, os, sys, time
+    fd = os.open(sys.argv[1], os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    print("held", flush=True)
+    time.sleep(60)
+""")
+
+
+def test_a_folder_another_process_holds_is_never_pruned(openml_settings):
+    settings = with_cache_limit(openml_settings, TWO_OF_THREE)
+    load_dataset(SMALL_B, settings)  # the least recently used from here on
+    time.sleep(0.05)
+    load_dataset(SMALL_A, settings)
+    time.sleep(0.05)
+    (lock_path,) = Path(settings.cache_dir, ".locks").rglob(f"{SMALL_B}.lock")
+    reader = subprocess.Popen([sys.executable, "-c", HOLD_SHARED_LOCK, str(lock_path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "held"  # another process reads B now
+
+        load_dataset(SMALL_C, settings)
+
+        # B is held: the next least recently used went instead, and B is still complete.
+        assert cached_ids(settings) == {SMALL_B, SMALL_C}
+        assert local_cache.read_marker(dataset_dir(settings, SMALL_B)) is not None
+    finally:
+        reader.kill()
+        reader.wait(timeout=10)
+        reader.stdout.close()
+    assert load_dataset(SMALL_B, settings).table.num_rows == 1
+
+
+def test_removing_lock_files_keeps_the_lock_exclusive(openml_settings):
+    # Holders remove the lock file as they release it (as a failed fetch or prune does) while
+    # others wait on it: at no moment may two threads hold the exclusive lock.
+    import threading
+
+    inside, overlaps, errors = [0], [], []
+    guard = threading.Lock()
+
+    def worker(number: int) -> None:
+        try:
+            for round_number in range(150):
+                with local_cache.dataset_lock(openml_settings, 61, exclusive=True,
+                                              deadline=time.monotonic() + 30) as held:
+                    with guard:
+                        inside[0] += 1
+                        if inside[0] > 1:
+                            overlaps.append(round_number)
+                    time.sleep(0.0005)
+                    with guard:
+                        inside[0] -= 1
+                    if (round_number + number) % 2:
+                        held.discard()
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and overlaps == []

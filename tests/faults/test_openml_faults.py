@@ -66,7 +66,9 @@ def longest_failure_run(outcomes: list) -> int:
 
 def test_openml_faults_end_in_503_within_the_timeout_and_health_keeps_answering(openml, mariadb_uri,
                                                                                 tmp_path: Path, start_gunicorn) -> None:
-    env = production_environment(tmp_path, mariadb_uri, openml.api_url, OPENML_TIMEOUT=str(OPENML_TIMEOUT))
+    # Refusals forgotten at once: warming every worker's fetch server takes a fetch in each.
+    env = production_environment(tmp_path, mariadb_uri, openml.api_url, OPENML_TIMEOUT=str(OPENML_TIMEOUT),
+                                 STATS_REFUSAL_TTL="0.001")
     migrate(env)
     openml.set_fault(IRIS, "slow", on="description", seconds=SLOW_SECONDS)
     paths = [f"/api/v1/datasets/{dataset}/stats" for dataset in (HANG, HANG, HANG, HANG_ON_DATA, ERROR_500, IRIS)]

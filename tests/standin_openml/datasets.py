@@ -387,6 +387,12 @@ def _generated(
     return _finish(dataset_id, name, description, features, arff=arff, parquet=parquet, private=private)
 
 
+def dataset_from_table(dataset_id: int, name: str, table: pa.Table, **options: Any) -> ServedDataset:
+    """A dataset served from ``table`` (parquet and ARFF; the md5 checksum is the ARFF's), as
+    the generated edge cases are; ``options`` as ``_generated`` takes them."""
+    return _generated(dataset_id, name, table, **options)
+
+
 def _nominal(values: Sequence[str | None], categories: Sequence[str]) -> pa.DictionaryArray:
     index = {c: i for i, c in enumerate(categories)}
     indices = pa.array([None if v is None else index[v] for v in values], type=pa.int32())

@@ -10,7 +10,8 @@ fetch a dataset:
 
 Errors look like OpenML's: HTTP 412 with an ``oml:error`` body (111 unknown dataset, 112 no
 access). Faults are injected per dataset id, either through the fixed ids of
-``datasets.FAULT_IDS_DOC`` (usable from any process) or with ``set_fault``. Every request is
+``datasets.FAULT_IDS_DOC`` (usable from any process) or with ``set_fault``; ``put_dataset``
+adds a dataset or changes one's data and checksum while serving. Every request is
 logged in ``requests`` as ``(method, path)`` without the query string (the client puts the
 API key there).
 """
@@ -25,7 +26,18 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .datasets import FAULT_KINDS, FAULT_SCOPES, Catalogue, Fault, ServedDataset, build_catalogue, error_xml
+import pyarrow as pa
+
+from .datasets import (
+    FAULT_KINDS,
+    FAULT_SCOPES,
+    Catalogue,
+    Fault,
+    ServedDataset,
+    build_catalogue,
+    dataset_from_table,
+    error_xml,
+)
 from .listing import ListError, data_list_xml, is_list_path
 
 logger = logging.getLogger(__name__)
@@ -256,6 +268,17 @@ class StandinOpenML:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    # --- datasets ---
+
+    def put_dataset(self, dataset_id: int, name: str, table: pa.Table, **options: Any) -> ServedDataset:
+        """Serve ``table`` as dataset ``dataset_id`` from now on, as parquet and ARFF with a new
+        md5 checksum: a dataset added, or one whose data changed on OpenML. ``options`` are
+        those of ``datasets.dataset_from_table`` (target, ignore, row_id, ...)."""
+        served = dataset_from_table(int(dataset_id), name, table, **options)
+        with self._faults_lock:
+            self.catalogue.datasets[int(dataset_id)] = served
+        return served
 
     # --- faults ---
 

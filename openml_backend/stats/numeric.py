@@ -29,9 +29,11 @@ def missing_and_infinite(values: np.ndarray) -> tuple[int, int, np.ndarray | Non
     return missing, values.size - n_finite - missing, finite
 
 
-def summarize_numeric(values: np.ndarray, n_bins: int, integer_min_max: tuple | None = None) -> dict:
+def summarize_numeric(values: np.ndarray, n_bins: int, integer_min_max: tuple | None = None,
+                      detailed: bool = True) -> dict:
     """Summary of a float64 column (NaN = missing).
 
+    `detailed=False` leaves out the histogram and the quartiles (the keys too).
     `integer_min_max`, given for integer columns, reports min/max exactly as ints.
     Histogram: `n_bins` equal-width bins over [min, max] of the finite values, numpy.histogram
     semantics (half-open bins, the last one closed). A constant column gets one degenerate bin
@@ -49,10 +51,17 @@ def summarize_numeric(values: np.ndarray, n_bins: int, integer_min_max: tuple | 
     }
     n = finite.size
     if n == 0:
-        result.update(bins=[], counts=[], mean=None, std=None, min=None, max=None, quartiles=None)
+        result.update(mean=None, std=None, min=None, max=None)
+        if detailed:
+            result.update(bins=[], counts=[], quartiles=None)
         return result
     low, high = float(finite.min()), float(finite.max())
     mean, std = _mean_and_std(finite, max(abs(low), abs(high)))
+    if not detailed:
+        if integer_min_max is not None:
+            low, high = integer_min_max
+        result.update(mean=mean, std=std, min=low, max=high)
+        return result
     if low == high:
         bins, counts, quartiles = [low, high], [n], [low, low, low]
     else:

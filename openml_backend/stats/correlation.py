@@ -67,8 +67,30 @@ class PairwiseCorrelation:
         self._gram = np.zeros((2 * p, 2 * p))
         self._squares = np.zeros((p, p))
 
-    def add(self, columns: Sequence[pa.Array | pa.ChunkedArray]) -> None:
-        """Add one block of rows: the p columns' values for the same rows, in column order."""
+    def add(self, columns: Sequence[pa.Array | pa.ChunkedArray], block_rows: int = 1 << 16) -> None:
+        """Add rows: the p columns' values for the same rows, in column order, converted and
+        multiplied `block_rows` rows at a time."""
+        rows = len(columns[0]) if self.p else 0
+        for start in range(0, rows, block_rows):
+            self._add_block([column.slice(start, block_rows) for column in columns])
+
+    def absorb(self, other: PairwiseCorrelation, mine: Sequence[int], rows_of: Sequence[int],
+               cols_of: Sequence[int]) -> None:
+        """Add `other`'s sums for the pairs (rows_of x cols_of) and (cols_of x rows_of) of its
+        columns, where `mine[k]` is this accumulator's index of `other`'s column k (rows_of and
+        cols_of are the same list, or disjoint)."""
+        p, q = self.p, other.p
+        orientations = ((rows_of, cols_of),) if rows_of is cols_of else ((rows_of, cols_of), (cols_of, rows_of))
+        for first, second in orientations:
+            here = np.ix_([mine[k] for k in first], [mine[k] for k in second])
+            there = np.ix_(list(first), list(second))
+            for offset_i, offset_j in ((0, 0), (0, 1), (1, 1)):
+                block_here = self._gram[offset_i * p:, offset_j * p:][:p, :p]
+                block_there = other._gram[offset_i * q:, offset_j * q:][:q, :q]
+                block_here[here] += block_there[there]
+            self._squares[here] += other._squares[there]
+
+    def _add_block(self, columns: Sequence[pa.Array | pa.ChunkedArray]) -> None:
         p = self.p
         rows = len(columns[0]) if p else 0
         if rows == 0:

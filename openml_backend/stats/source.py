@@ -41,6 +41,23 @@ class TableSource:
         for batch in self._table.select(indices).to_batches(max_chunksize=max(1, rows)):
             yield list(batch.columns)
 
+    def groups(self, indices: list[int]) -> Iterator[list[pa.ChunkedArray]]:
+        """Columns `indices`, row-aligned, in the file's own row groups (here: all rows at once,
+        without a copy)."""
+        yield [self._table.column(k) for k in indices]
+
+    def largest_group_rows(self) -> int:
+        """Rows of the largest group `groups` reads into memory (0: nothing is read, all is there)."""
+        return 0
+
+    def row_groups(self) -> list[int]:
+        """Rows of each of the file's row groups, in order."""
+        return [self.num_rows]
+
+    def column_part(self, index: int, group: int) -> pa.ChunkedArray:
+        """Column `index` within row group `group` (one row group is the smallest unit read)."""
+        return self.column(index)
+
     def head(self, rows: int, columns: int) -> pa.Table:
         """The first `rows` rows of the first `columns` columns."""
         return self._table.select(range(min(columns, self._table.num_columns))).slice(0, rows)
@@ -55,7 +72,9 @@ class ParquetSource(TableSource):
     def __init__(self, path: str | Path) -> None:
         import pyarrow.parquet as pq
 
-        self._file = pq.ParquetFile(path)
+        # without pre-buffering, a column read holds its pages one at a time (measured 17 MiB
+        # against 27 MiB over 29 columns of 200k rows)
+        self._file = pq.ParquetFile(path, pre_buffer=False)
         self._schema = self._file.schema_arrow
         self._metadata = self._file.metadata
 
@@ -86,14 +105,31 @@ class ParquetSource(TableSource):
         for batch in self._file.iter_batches(batch_size=max(1, rows), columns=names, use_threads=False):
             yield list(batch.columns)
 
+    def groups(self, indices: list[int]) -> Iterator[list[pa.ChunkedArray]]:
+        # a row group is the smallest unit pyarrow decodes: iter_batches holds one anyway
+        names = [self._schema.names[k] for k in indices]
+        for group in range(self._metadata.num_row_groups):
+            yield list(self._file.read_row_group(group, columns=names, use_threads=False).columns)
+
+    def largest_group_rows(self) -> int:
+        return max(self.row_groups(), default=0)
+
+    def row_groups(self) -> list[int]:
+        return [self._metadata.row_group(g).num_rows for g in range(self._metadata.num_row_groups)]
+
+    def column_part(self, index: int, group: int) -> pa.ChunkedArray:
+        return self._file.read_row_group(group, columns=[self._schema.names[index]], use_threads=False).column(0)
+
     def head(self, rows: int, columns: int) -> pa.Table:
         names = self._schema.names[:columns]
         if rows <= 0 or self.num_rows == 0 or not names:
             return self._schema.empty_table().select(names)
-        batch = next(self._file.iter_batches(batch_size=rows, columns=names, use_threads=False), None)
-        if batch is None:
-            return self._schema.empty_table().select(names)
-        return pa.Table.from_batches([batch]).slice(0, rows)
+        # a column at a time: pyarrow decodes a whole row group of the columns it is asked for
+        heads = []
+        for name in names:
+            batch = next(self._file.iter_batches(batch_size=rows, columns=[name], use_threads=False))
+            heads.append(batch.column(0).slice(0, rows))
+        return pa.Table.from_arrays(heads, schema=pa.schema([self._schema.field(k) for k in range(len(names))]))
 
     def read_all(self) -> pa.Table:
         return self._file.read()

@@ -48,7 +48,7 @@ FEATURES = [FeatureInfo("x", "numeric"), FeatureInfo("y", "numeric"), FeatureInf
 
 
 @pytest.mark.parametrize("file_format", ["parquet", "arff"])
-@pytest.mark.parametrize("budget_mib", [4, 512])
+@pytest.mark.parametrize("budget_mib", [6, 512])
 def test_a_file_gives_the_same_statistics_as_the_whole_table(tmp_path, file_format, budget_mib):
     table = mixed_table(60_000)  # long enough for threads; three row groups
     path = tmp_path / "data"
@@ -56,7 +56,7 @@ def test_a_file_gives_the_same_statistics_as_the_whole_table(tmp_path, file_form
         pq.write_table(table, path, row_group_size=25_000)
     else:  # what the fetch child writes for an ARFF
         feather.write_feather(table, path, compression="uncompressed", chunksize=25_000)
-    # 4 MiB: the correlation's four columns in two groups (3 + 1), met pair of groups by pair
+    # 6 MiB: the correlation's four columns in two groups (3 + 1), met pair of groups by pair
     streamed = statistics_of(open_table_file(path, file_format), FEATURES,
                              budget=MemoryBudget(budget_bytes=budget_mib * MIB))
     whole = compute_statistics(table, FEATURES)

@@ -94,6 +94,10 @@ class UnsupportedMediaType(ApiError):
     status, code, message = 415, "unsupported_media_type", "The request body must be application/json."
 
 
+class UnprocessableEntity(ApiError):
+    status, code, message = 422, "unprocessable_entity", "The request is well-formed but cannot be served."
+
+
 class _RetryableError(ApiError):
     def __init__(self, message: str | None = None, *, retry_after: int | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)

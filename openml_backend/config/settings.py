@@ -158,6 +158,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STATS_FAILURE_TTL", Number(), 30.0,
             "seconds a failed fetch or computation of a dataset is remembered (answered 502/503)"),
     Setting("STATS_MEMORY_MB", Integer(1), 64, "in-process cache of ready responses, in MiB"),
+    Setting("STATS_MEMORY_BUDGET_MB", Integer(16), 512,
+            "working memory of one statistics computation, in MiB (one at a time per worker); a dataset "
+            "with a column that needs more answers 422 dataset_too_large"),
+    Setting("STATS_MAX_CELLS", Integer(1), 2_000_000_000,
+            "rows x columns above which a dataset answers 422 dataset_too_large"),
     Setting("STATS_CACHE_MAX_AGE", Integer(0), 300, "Cache-Control max-age of statistics answers, for CDNs"),
     Setting("APP_SECRET_KEY", Text(), DEVELOPMENT_APP_SECRET_KEY, "Flask's secret key",
             production=REQUIRED, testing="testing-app-secret-key-0123456789abcdef",

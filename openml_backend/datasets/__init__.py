@@ -14,7 +14,7 @@ from flask import Flask
 
 from ..extensions import db
 from ..openml_client import OpenMLSettings, warm_up
-from ..stats import StatsSettings
+from ..stats import MemoryBudget, StatsSettings
 from . import models  # noqa: F401  (tables must be known to Alembic)
 from .cache import CacheSettings, StatsCache
 from .cli import stats_cli
@@ -50,8 +50,10 @@ def init_app(app: Flask) -> None:
         max_correlation_features=config["STATS_MAX_CORRELATION_FEATURES"],
         max_preview_rows=MAX_PREVIEW_ROWS,
     )
+    budget = MemoryBudget(budget_bytes=config["STATS_MEMORY_BUDGET_MB"] * 1024 * 1024,
+                          max_cells=config["STATS_MAX_CELLS"])
     app.extensions["openml_backend.dataset_statistics"] = DatasetStatistics(
-        cache, openml, stats, memory_bytes=memory_bytes // 2)
+        cache, openml, stats, memory_bytes=memory_bytes // 2, budget=budget)
     if not app.testing:
         threading.Thread(target=warm_up, args=(openml,), name="openml-warm-up", daemon=True).start()
     app.register_blueprint(blueprint)

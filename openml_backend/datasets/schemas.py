@@ -7,7 +7,7 @@ starts sending something the contract does not describe.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,15 +67,13 @@ class DateEntry(_Strict):
     declared_type: str | None = None
 
 
-class BriefEntry(_Strict):
-    """A feature beyond max_detailed_features: counts only."""
-
-    type: FeatureType
-    count: int
-    missing: int
-    detail: Literal[False]
-    is_target: bool | None = None
-    declared_type: str | None = None
+BriefEntry = Annotated[
+    list[str | int | float | bool | None],
+    Field(min_length=9, max_length=11,
+          description="A feature beyond max_detailed_features, as a list of meta.brief_fields: type, count, "
+                      "missing, infinite, min, max, mean, std, distinct (null where the type has none), then "
+                      "is_target and declared_type only when they say something. No histogram or categories."),
+]
 
 
 class IgnoredEntry(_Strict):
@@ -122,7 +120,8 @@ class StatsMeta(_Strict):
     engine_version: str
     total_rows: int
     total_features: int
-    detailed_features: int
+    detailed_features: int = Field(description="Features with a full entry (an object); the others are lists.")
+    brief_fields: list[str] = Field(description="The fields of a brief entry, in order.")
     sampled: bool
 
 

@@ -94,6 +94,10 @@ _STATS_PARAMETERS = (
                 "invalid_dataset_id", "invalid_parameter"),
         problem(403, "The dataset is not public.", "dataset_forbidden"),
         problem(404, "OpenML has no such dataset.", "dataset_not_found"),
+        problem(422, "The dataset cannot be summarised within the memory budget: more cells than "
+                     "STATS_MAX_CELLS, or a column needing more than STATS_MEMORY_BUDGET_MB. The body "
+                     "states `limit_name` (`cells` or `memory_bytes`), `limit`, `size` and, for a column, "
+                     "`feature`; the answer is stored like statistics.", "dataset_too_large"),
         problem(502, "OpenML's data or description could not be read, or the statistics could not be "
                      "computed from it.", "dataset_unparseable", "statistics_failed"),
         problem(503, "OpenML did not answer within OPENML_TIMEOUT (`openml_unavailable`), another "

@@ -14,9 +14,9 @@ How a load works:
    ``settings.timeout`` bounds the whole fetch, even when the server accepts the connection
    and never answers. A failed fetch leaves neither a folder nor a lock file; a successful
    one prunes the cache to ``settings.cache_max_bytes``.
-3. The worker reads the finished files itself, without the client and without network:
-   parquet with ``pyarrow.parquet.read_table``; an ARFF was already converted to an Arrow
-   file by the child.
+3. The worker opens the finished files itself, without the client and without network, as a
+   ``stats.TableSource`` the statistics engine reads a column at a time (``table`` reads it
+   whole): parquet as it is; an ARFF was already converted to an Arrow file by the child.
 
 ``describe(id, settings)`` asks OpenML for the dataset's description alone (one small
 request, no child process), to compare its checksum with a stored one.
@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from ..disks import directory_takes_writes
-from ..stats import FeatureInfo
+from ..stats import FeatureInfo, TableSource, open_table_file
 from . import local_cache
 from .errors import DatasetForbidden, DatasetNotFound, DatasetUnparseable, OpenMLError, OpenMLUnavailable, redact
 from .fetcher import run_fetch
@@ -57,15 +57,20 @@ Result = TypeVar("Result")
 
 @dataclass(frozen=True)
 class LoadedDataset:
-    """A dataset's data and feature metadata."""
+    """A dataset's data (an open file, read on demand) and feature metadata."""
 
     dataset_id: int
     name: str
     version: int
     checksum: str | None
-    table: pa.Table
+    source: TableSource
     features: tuple[FeatureInfo, ...]
     source_format: str  # "parquet" | "arff"
+
+    @property
+    def table(self) -> pa.Table:
+        """The whole data in memory (the statistics engine reads `source` a column at a time)."""
+        return self.source.read_all()
 
 
 def load_dataset(dataset_id: Any, settings: OpenMLSettings, *, refetch: bool = False,
@@ -157,14 +162,7 @@ def _read_complete(dataset_id: int, did_dir: Path, info: dict[str, Any]) -> Load
     data_path = did_dir / str(info["data_file"])
     source_format = str(info["format"])
     try:
-        if source_format == "parquet":
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(data_path)
-        else:
-            import pyarrow.feather as feather
-
-            table = feather.read_table(data_path, memory_map=True)
+        source = open_table_file(data_path, source_format)
     except (pa.ArrowException, OSError) as exc:
         # Unmark the folder: the next load wipes it and fetches again instead of failing forever.
         local_cache.unmark(did_dir)
@@ -178,7 +176,7 @@ def _read_complete(dataset_id: int, did_dir: Path, info: dict[str, Any]) -> Load
         name=description.name,
         version=description.version,
         checksum=description.checksum,
-        table=table,
+        source=source,
         features=features,
         source_format=source_format,
     )

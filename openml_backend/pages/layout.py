@@ -69,7 +69,7 @@ def _row(position: int, name: str, entry: dict) -> FeatureRow:
     elif entry.get("ignored"):
         note = "row id, left out" if entry.get("row_id") else "ignored, left out"
     elif entry.get("detail") is False:
-        note = "counts only (beyond the detailed features)"
+        note = "summary only (beyond the detailed features)"
     else:
         note = ""
     return FeatureRow(

@@ -21,6 +21,7 @@ from ..datasets.responses import cached_response
 from ..datasets.statistics import Rendered
 from ..datasets.views import dataset_statistics, parse_dataset_id, single_param
 from ..errors import BadRequest
+from ..stats import expand_entry
 from . import layout, svg
 from .layout import PageQuery
 
@@ -98,7 +99,8 @@ def render_page(entry: CachedStats, query: PageQuery) -> Rendered:
     """The page of `entry` for `query`, in both encodings; 400 for a page past the last."""
     document = orjson.loads(gzip.decompress(entry.payload_gzip))
     statistics = document["statistics"]
-    distribution = statistics["distribution"]
+    # brief entries (lists, beyond max_detailed_features) read as dicts like the others
+    distribution = {name: expand_entry(item) for name, item in statistics["distribution"].items()}
     rows = layout.select_rows(layout.feature_rows(distribution), query)
     last_page = layout.page_count(len(rows))
     if query.page > last_page:

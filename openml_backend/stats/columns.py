@@ -50,14 +50,20 @@ def is_temporal(arrow_type: pa.DataType) -> bool:
 
 
 def to_float64(column: pa.ChunkedArray) -> np.ndarray:
-    """The column as a contiguous float64 array; nulls (and NaN already present) become NaN."""
-    if column.type != pa.float64():
-        # unsafe: integers beyond 2**53 (e.g. uint64) become the nearest float instead of failing
-        column = pc.cast(column, pa.float64(), safe=False)
-    if column.num_chunks == 0:
-        return np.empty(0, dtype=np.float64)
-    combined = column.combine_chunks() if column.num_chunks > 1 else column.chunk(0)
-    return combined.to_numpy(zero_copy_only=False)
+    """The column as a contiguous float64 array; nulls (and NaN already present) become NaN.
+
+    Converted a chunk at a time into one array: no combined copy of the whole column."""
+    if column.num_chunks == 1 and column.type == pa.float64():
+        return column.chunk(0).to_numpy(zero_copy_only=False)
+    values = np.empty(len(column), dtype=np.float64)
+    start = 0
+    for chunk in column.chunks:
+        if chunk.type != pa.float64():
+            # unsafe: integers beyond 2**53 (e.g. uint64) become the nearest float instead of failing
+            chunk = pc.cast(chunk, pa.float64(), safe=False)
+        values[start : start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+        start += len(chunk)
+    return values
 
 
 def without_nan(array: pa.Array) -> pa.Array:

@@ -17,6 +17,8 @@ from .jsonsafe import finite_float, float_list, int_list
 # compared or partitioned, never the whole column.
 _SUB_BINS = 64
 _QUARTILES = (0.25, 0.5, 0.75)
+# Long columns are worked on in slices of this many values, so temporaries stay small.
+_SLICE = 1 << 18
 
 
 def missing_and_infinite(values: np.ndarray) -> tuple[int, int, np.ndarray | None]:
@@ -29,9 +31,11 @@ def missing_and_infinite(values: np.ndarray) -> tuple[int, int, np.ndarray | Non
     return missing, values.size - n_finite - missing, finite
 
 
-def summarize_numeric(values: np.ndarray, n_bins: int, integer_min_max: tuple | None = None) -> dict:
+def summarize_numeric(values: np.ndarray, n_bins: int, integer_min_max: tuple | None = None,
+                      detailed: bool = True) -> dict:
     """Summary of a float64 column (NaN = missing).
 
+    `detailed=False` leaves out the histogram and the quartiles (the keys too).
     `integer_min_max`, given for integer columns, reports min/max exactly as ints.
     Histogram: `n_bins` equal-width bins over [min, max] of the finite values, numpy.histogram
     semantics (half-open bins, the last one closed). A constant column gets one degenerate bin
@@ -49,10 +53,17 @@ def summarize_numeric(values: np.ndarray, n_bins: int, integer_min_max: tuple | 
     }
     n = finite.size
     if n == 0:
-        result.update(bins=[], counts=[], mean=None, std=None, min=None, max=None, quartiles=None)
+        result.update(mean=None, std=None, min=None, max=None)
+        if detailed:
+            result.update(bins=[], counts=[], quartiles=None)
         return result
     low, high = float(finite.min()), float(finite.max())
     mean, std = _mean_and_std(finite, max(abs(low), abs(high)))
+    if not detailed:
+        if integer_min_max is not None:
+            low, high = integer_min_max
+        result.update(mean=mean, std=std, min=low, max=high)
+        return result
     if low == high:
         bins, counts, quartiles = [low, high], [n], [low, low, low]
     else:
@@ -74,8 +85,12 @@ def _mean_and_std(finite: np.ndarray, magnitude: float) -> tuple[float | None, f
     mean = float(values.mean())
     std = None
     if values.size > 1:
-        deviations = values - mean
-        std = math.sqrt(float(np.dot(deviations, deviations)) / (values.size - 1)) * scale
+        # in slices: the deviations of a long column are never all in memory at once
+        squares = 0.0
+        for start in range(0, values.size, _SLICE):
+            deviations = values[start : start + _SLICE] - mean
+            squares += float(np.dot(deviations, deviations))
+        std = math.sqrt(squares / (values.size - 1)) * scale
     return finite_float(mean * scale), finite_float(std)
 
 
@@ -129,9 +144,12 @@ def _monotone_buckets(low: float, high: float, n_buckets: int):
         return lambda values: (values > low).astype(np.int32) * (n_buckets - 1)
 
     def bucket_of(values: np.ndarray) -> np.ndarray:
-        shifted = (values / 2 - low / 2) if halve else (values - low)
-        shifted *= scale
-        index = shifted.astype(np.int32)
+        index = np.empty(values.size, dtype=np.int32)
+        for start in range(0, values.size, _SLICE):  # slices: no float64 temporary of the column
+            part = values[start : start + _SLICE]
+            shifted = (part / 2 - low / 2) if halve else (part - low)
+            shifted *= scale
+            index[start : start + _SLICE] = shifted
         np.minimum(index, n_buckets - 1, out=index)
         return index
 

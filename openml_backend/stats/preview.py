@@ -12,9 +12,12 @@ import pyarrow as pa
 from .columns import as_strings
 
 
-def preview_rows(table: pa.Table, max_rows: int, max_columns: int, text_columns: frozenset[int] = frozenset()) -> dict:
+def preview_rows(table: pa.Table, max_rows: int, max_columns: int, text_columns: frozenset[int] = frozenset(),
+                 total_rows: int | None = None, total_columns: int | None = None) -> dict:
     """First `max_rows` rows of the first `max_columns` columns.
 
+    `table` may be only the head of the data: `total_rows` and `total_columns` then give the
+    whole data's size (default: the table's own).
     Integers stay ints, missing values and NaN/inf are null, dates are ISO-8601 strings.
     Columns whose index is in `text_columns` (nominal and string features, bools included) show
     the same strings as their categories. `total_rows` is the table's real row count;
@@ -27,12 +30,14 @@ def preview_rows(table: pa.Table, max_rows: int, max_columns: int, text_columns:
         column = as_strings(head.column(k)) if k in text_columns else head.column(k)
         columns.append([_json_value(v) for v in column.to_pylist()])
     rows = [list(row) for row in zip(*columns)] if columns else [[] for _ in range(head.num_rows)]
+    total_rows = table.num_rows if total_rows is None else total_rows
+    total_columns = table.num_columns if total_columns is None else total_columns
     return {
         "columns": names,
         "rows": rows,
-        "total_rows": table.num_rows,
-        "total_columns": table.num_columns,
-        "truncated_columns": table.num_columns > len(names),
+        "total_rows": total_rows,
+        "total_columns": total_columns,
+        "truncated_columns": total_columns > len(names),
     }
 
 

@@ -14,6 +14,7 @@ from openml_backend.stats import (
     FeatureInfo,
     StatsSettings,
     compute_statistics,
+    expand_entry,
 )
 
 from .frames import statistics_of_frame
@@ -185,8 +186,14 @@ def test_wide_tables_get_brief_entries_after_the_cap():
     stats = compute_statistics(table, features, StatsSettings(max_detailed_features=4, max_preview_columns=3))
     distribution = stats["distribution"]
     assert distribution["y"]["is_target"] is True and "categories" in distribution["y"]
-    assert [name for name, e in distribution.items() if e.get("detail") is False] == [f"f{k}" for k in range(3, 10)]
-    assert distribution["f9"] == {"type": "numeric", "count": 3, "missing": 0, "detail": False}
+    assert [name for name, e in distribution.items() if isinstance(e, list)] == [f"f{k}" for k in range(3, 10)]
+    # f9 is 0, 9, 18: every feature keeps its counts and moments, only the histogram goes
+    assert distribution["f9"] == ["numeric", 3, 0, 0, 0.0, 18.0, 9.0, 9.0, None]
+    assert expand_entry(distribution["f9"]) == {
+        "type": "numeric", "count": 3, "missing": 0, "infinite": 0, "min": 0.0, "max": 18.0, "mean": 9.0,
+        "std": 9.0, "is_target": False, "detail": False}
+    assert stats["meta"]["brief_fields"][:9] == [
+        "type", "count", "missing", "infinite", "min", "max", "mean", "std", "distinct"]
     assert stats["preview"]["columns"] == ["f0", "f1", "f2"] and stats["preview"]["truncated_columns"] is True
     assert stats["meta"]["detailed_features"] == 4 and stats["meta"]["total_features"] == 11
 

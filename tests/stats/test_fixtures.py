@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from openml_backend.stats import FeatureInfo, StatsSettings, compute_statistics
+from openml_backend.stats import FeatureInfo, StatsSettings, compute_statistics, expand_entry
 from tests.paths import openml_fixture
 
 from .frames import statistics_of_frame
@@ -247,11 +247,16 @@ def test_dexter_json_is_small_and_complete(dexter):
     assert len(encoded) < 2 * 1024 * 1024
     assert df.shape == (2, 20001)
     assert list(stats["distribution"]) == list(df.columns)
-    for name in df.columns[:-1]:
-        entry = stats["distribution"][name]
-        assert (entry["type"], entry["count"], entry["missing"]) == ("numeric", 2, 0), name
+    values = df.iloc[:, :-1].to_numpy(float)
+    for k, name in enumerate(df.columns[:-1]):
+        entry = expand_entry(stats["distribution"][name])
+        assert (entry["type"], entry["count"], entry["missing"], entry["infinite"]) == ("numeric", 2, 0, 0), name
+        assert (entry["min"], entry["max"]) == (values[:, k].min(), values[:, k].max()), name
+        assert entry["mean"] == pytest.approx(values[:, k].mean()) and entry["std"] == pytest.approx(
+            values[:, k].std(ddof=1)), name
     assert stats["distribution"]["class"]["counts"] == [1, 1]
     assert stats["meta"]["detailed_features"] == 500
+    assert sum(isinstance(entry, dict) for entry in stats["distribution"].values()) == 500
 
 
 @pytest.mark.slow  # 20,001 columns
@@ -261,8 +266,12 @@ def test_dexter_detailed_and_brief_entries(dexter):
     a9 = stats["distribution"]["a_9"]
     assert (a9["min"], a9["max"], a9["mean"]) == (0.0, 105.0, 52.5)
     assert a9["counts"][0] == 1 and a9["counts"][-1] == 1
+    k = list(df.columns).index("a_19998")
+    first, second = df.iloc[0, k], df.iloc[1, k]
     brief = stats["distribution"]["a_19998"]
-    assert brief == {"type": "numeric", "count": 2, "missing": 0, "detail": False}
+    # type, count, missing, infinite, min, max, mean, std, distinct (none for a numeric feature)
+    assert brief == ["numeric", 2, 0, 0, min(first, second), max(first, second), (first + second) / 2,
+                     pytest.approx(abs(first - second) / np.sqrt(2)), None]
 
 
 @pytest.mark.slow  # 20,001 columns

@@ -8,6 +8,9 @@ carries the path without the query string, which may hold API keys or tokens.
 GUNICORN_BIND exists for tests and local runs that cannot use port 5000; the
 container always listens on 0.0.0.0:5000 (the Deployments' containerPort).
 
+Each worker starts its OpenML fetch server as it boots (post_fork, post_worker_init), so no
+request waits for it.
+
 GET /metrics is not on that port: the master serves it on METRICS_PORT (default 9100, the
 pods' "metrics" containerPort), on the same host address as the public bind, summing every
 worker's numbers (openml_backend/metrics_server.py).
@@ -145,6 +148,35 @@ def when_ready(server) -> None:
         start_metrics_server(host, METRICS_PORT, multiprocess_registry(os.environ["PROMETHEUS_MULTIPROC_DIR"]))
     except OSError as error:
         server.log.error("metrics: cannot listen on %s:%s: %s", host, METRICS_PORT, error)
+
+
+# How long a booting worker waits for its fetch server to import the OpenML client (1-3 s)
+# before it serves anyway (its first cold fetch then waits for the rest); well under the
+# gunicorn timeout, which kills a worker that does not boot in time.
+FETCH_SERVER_READY_SECONDS = 20.0
+
+
+def post_fork(server, worker) -> None:
+    """Start the worker's OpenML fetch server (openml_client.fetcher) at once: it imports the
+    client in its own process while the worker loads the app."""
+    try:
+        from openml_backend.openml_client.fetcher import start_fetch_server
+
+        start_fetch_server()
+    except Exception:  # the first fetch starts it instead; the worker must still serve
+        server.log.warning("worker %s: could not start the OpenML fetch server", worker.pid, exc_info=True)
+
+
+def post_worker_init(worker) -> None:
+    """Before serving, wait (bounded) until the fetch server is ready, so that the worker's
+    first cold request pays nothing for it."""
+    try:
+        from openml_backend.openml_client import warm_up
+
+        if not warm_up(timeout=FETCH_SERVER_READY_SECONDS):
+            worker.log.warning("worker %s serves before its OpenML fetch server is ready", worker.pid)
+    except Exception:
+        worker.log.warning("worker %s: the OpenML fetch server did not start", worker.pid, exc_info=True)
 
 
 def worker_exit(server, worker) -> None:

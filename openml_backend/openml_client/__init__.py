@@ -5,7 +5,7 @@ Reading a dataset::
 
     settings = OpenMLSettings(server_url, cache_dir, timeout=30.0)
     dataset = load_dataset(61, settings)      # LoadedDataset: .table (pyarrow), .features
-    warm_up(settings)                         # optional: start the fetch process early
+    warm_up(settings)                         # optional: start the fetch process now and wait for it
 
 Errors: ``OpenMLError`` and its subclasses ``DatasetNotFound``, ``DatasetForbidden``,
 ``OpenMLUnavailable`` (unreachable, 5xx or too slow) and ``DatasetUnparseable``.

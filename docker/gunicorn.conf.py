@@ -160,7 +160,7 @@ def post_fork(server, worker) -> None:
     """Start the worker's OpenML fetch server (openml_client.fetcher) at once: it imports the
     client in its own process while the worker loads the app."""
     try:
-        from openml_backend.openml_client.fetcher import start_fetch_server
+        from openml_backend.openml_client import start_fetch_server
 
         start_fetch_server()
     except Exception:  # the first fetch starts it instead; the worker must still serve
@@ -168,8 +168,9 @@ def post_fork(server, worker) -> None:
 
 
 def post_worker_init(worker) -> None:
-    """Before serving, wait (bounded) until the fetch server is ready, so that the worker's
-    first cold request pays nothing for it."""
+    """Before serving, wait (bounded) until the fetch server is ready and load what reading a
+    dataset needs (openml_client.warm), so that the worker's first cold request pays for
+    neither."""
     try:
         from openml_backend.openml_client import warm_up
 

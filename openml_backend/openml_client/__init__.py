@@ -5,21 +5,23 @@ Reading a dataset::
 
     settings = OpenMLSettings(server_url, cache_dir, timeout=30.0)
     dataset = load_dataset(61, settings)      # LoadedDataset: .table (pyarrow), .features
-    warm_up(settings)                         # optional: start the fetch process now and wait for it
+    warm_up(settings)                         # optional, once per process: no first-load costs
 
 Errors: ``OpenMLError`` and its subclasses ``DatasetNotFound``, ``DatasetForbidden``,
 ``OpenMLUnavailable`` (unreachable, 5xx or too slow) and ``DatasetUnparseable``.
 
 Inside: ``datasets`` (the load), ``local_cache`` (the cache folders and their locks),
 ``fetcher`` (the child process and its deadline), ``child`` and ``child_env`` (what runs in
-that process, the only place that imports ``openml``), ``metadata`` (OpenML's XML).
+that process, the only place that imports ``openml``), ``metadata`` (OpenML's XML), ``warm``
+(what a serving process does as it starts).
 No Flask here.
 """
 
 from .datasets import LoadedDataset, load_dataset
 from .errors import DatasetForbidden, DatasetNotFound, DatasetUnparseable, OpenMLError, OpenMLUnavailable
-from .fetcher import warm_up
+from .fetcher import start_fetch_server
 from .settings import OpenMLSettings
+from .warm import warm_up
 
 __all__ = [
     "DatasetForbidden",
@@ -30,5 +32,6 @@ __all__ = [
     "OpenMLSettings",
     "OpenMLUnavailable",
     "load_dataset",
+    "start_fetch_server",
     "warm_up",
 ]

@@ -121,10 +121,9 @@ def fetch_servers(worker: int) -> list[int]:
     return found
 
 
-def has_loaded_the_client(pid: int) -> bool:
-    """Whether the process has mapped pyarrow's parquet library: the fetch server imports it
-    last of its preloads, after ``openml`` (openml_client.fetcher.PRELOAD)."""
-    return "libparquet" in Path(f"/proc/{pid}/maps").read_text()
+def has_mapped(pid: int, library: str) -> bool:
+    """Whether the process has mapped a shared library whose path contains `library`."""
+    return library in Path(f"/proc/{pid}/maps").read_text()
 
 
 def test_a_worker_starts_its_fetch_server_as_it_boots(tmp_path: Path, start_gunicorn, openml: StandinOpenML) -> None:
@@ -136,8 +135,11 @@ def test_a_worker_starts_its_fetch_server_as_it_boots(tmp_path: Path, start_guni
     # No request yet, not even /health: the fetch server runs all the same.
     (fetch_server,) = wait_until(lambda: fetch_servers(worker), 60, "the worker's fetch server")
     server.wait_until_answering("/health", 120)
-    # The worker serves only once its fetch server has imported the client.
-    assert has_loaded_the_client(fetch_server)
+    # The worker serves only once its fetch server has imported the client (pyarrow's parquet
+    # library is its last preload, after openml: openml_client.fetcher.PRELOAD) and it has
+    # itself read a parquet file once (pyarrow imports pandas on its first read).
+    assert has_mapped(fetch_server, "libparquet")
+    assert has_mapped(worker, "pandas/_libs")
     assert openml.requests == []
 
     response = server.http("GET", "/api/v1/datasets/61/stats", timeout=90)

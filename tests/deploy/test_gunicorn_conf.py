@@ -5,6 +5,7 @@ prometheus multiprocess hooks, and each worker's OpenML fetch server started as 
 
 from __future__ import annotations
 
+import os
 import runpy
 from pathlib import Path
 
@@ -107,6 +108,17 @@ def test_child_exit_drops_a_dead_workers_live_gauges(tmp_path: Path, monkeypatch
     hooks["child_exit"](None, DeadWorker())
     # prometheus_client removes only the dead process's live gauges; counters stay summed.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["counter_4242.db", "gauge_livesum_4343.db"]
+
+
+def test_blas_runs_one_thread_per_worker_thread_unless_the_operator_says_otherwise(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    runpy.run_path(str(kube.DOCKER_DIR / "gunicorn.conf.py"))
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    runpy.run_path(str(kube.DOCKER_DIR / "gunicorn.conf.py"))
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "3"
 
 
 def fetch_servers(worker: int) -> list[int]:

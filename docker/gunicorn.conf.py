@@ -179,9 +179,9 @@ def post_worker_init(worker) -> None:
     dataset needs (openml_client.warm), so that the worker's first cold request pays for
     neither."""
     try:
-        from openml_backend.openml_client import warm_up
+        from openml_backend.openml_client import prepare_worker
 
-        if not warm_up(timeout=FETCH_SERVER_READY_SECONDS):
+        if not prepare_worker(timeout=FETCH_SERVER_READY_SECONDS):
             worker.log.warning("worker %s serves before its OpenML fetch server is ready", worker.pid)
     except Exception:
         worker.log.warning("worker %s: the OpenML fetch server did not start", worker.pid, exc_info=True)

@@ -5,7 +5,7 @@ Reading a dataset::
 
     settings = OpenMLSettings(server_url, cache_dir, timeout=30.0)
     dataset = load_dataset(61, settings)      # LoadedDataset: .table (pyarrow), .features
-    warm_up(settings)                         # optional, once per process: no first-load costs
+    warm_up(settings)                         # optional: start the fetch process now and wait for it
 
 Errors: ``OpenMLError`` and its subclasses ``DatasetNotFound``, ``DatasetForbidden``,
 ``OpenMLUnavailable`` (unreachable, 5xx or too slow) and ``DatasetUnparseable``.
@@ -19,9 +19,9 @@ No Flask here.
 
 from .datasets import LoadedDataset, load_dataset
 from .errors import DatasetForbidden, DatasetNotFound, DatasetUnparseable, OpenMLError, OpenMLUnavailable
-from .fetcher import start_fetch_server
+from .fetcher import start_fetch_server, warm_up
 from .settings import OpenMLSettings
-from .warm import warm_up
+from .warm import prepare_worker
 
 __all__ = [
     "DatasetForbidden",
@@ -32,6 +32,7 @@ __all__ = [
     "OpenMLSettings",
     "OpenMLUnavailable",
     "load_dataset",
+    "prepare_worker",
     "start_fetch_server",
     "warm_up",
 ]

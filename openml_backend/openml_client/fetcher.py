@@ -5,7 +5,7 @@ a connection and never answers blocks it forever; a thread cannot be stopped, a 
 The child starts from a ``forkserver`` that has already imported ``openml`` (about 2 s once
 per worker process; then each fetch forks in milliseconds) and that was started by exec, so
 it holds none of the web worker's threads, locks or sockets. A gunicorn worker starts it as it
-boots (``start_fetch_server`` in post_fork, ``warm.warm_up`` before it serves: docker/gunicorn.conf.py);
+boots (``start_fetch_server`` in post_fork, ``warm.prepare_worker`` before it serves: docker/gunicorn.conf.py);
 elsewhere the first fetch starts it. It stays resident (~240 MiB);
 ``fetch_start_method="spawn"`` trades that memory for a fresh interpreter per cold fetch
 (~2-3.5 s). A script that loads datasets needs the usual ``if __name__ == "__main__":``
@@ -47,18 +47,20 @@ def _fetch_context(start_method: str) -> Any:
 
 def start_fetch_server() -> None:
     """Start the fetch forkserver and return at once; it imports the client in its own process
-    (1-2 s), in parallel with whatever this process does next. ``fetch_server_ready`` waits for it."""
+    (1-2 s), in parallel with whatever this process does next. ``warm_up`` waits for it."""
     from multiprocessing import forkserver
 
     _fetch_context("forkserver")
     forkserver.ensure_running()
 
 
-def fetch_server_ready(timeout: float = 60.0) -> bool:
+def warm_up(settings: OpenMLSettings | None = None, timeout: float = 60.0) -> bool:
     """Start the fetch forkserver (unless it runs) and wait until it has imported the client;
-    True once it is ready (at once after the first time), False when it was not ready within
-    ``timeout`` seconds."""
+    True once it is ready (at once after the first time; always for "spawn"), False when it
+    was not ready within ``timeout`` seconds."""
     global _ready
+    if settings is not None and settings.fetch_start_method != "forkserver":
+        return True
     with _ready_lock:
         if _ready:
             return True
@@ -102,7 +104,7 @@ def run_fetch(dataset_id: int, settings: OpenMLSettings, deadline: float) -> Non
         process.start()
         # The forkserver's one-time start (importing openml, 1-3 s) is ours, not OpenML's
         # slowness: it does not count against the timeout. Under gunicorn, it was done when
-        # the worker booted (warm.warm_up).
+        # the worker booted (warm.prepare_worker).
         deadline += time.monotonic() - starting
         sender.close()
         parent_alive_reader.close()

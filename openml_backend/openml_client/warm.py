@@ -1,7 +1,7 @@
 """What a serving process does once, as it starts, so that its first cold load pays for the
 data only: start the fetch server and wait until it has imported the client (1-3 s), and
 import what reading the data needs (pyarrow imports pandas on its first ``read_table``:
-0.5-2 s). gunicorn calls ``warm_up`` as a worker boots (docker/gunicorn.conf.py); elsewhere
+0.5-2 s). gunicorn calls ``prepare_worker`` as a worker boots (docker/gunicorn.conf.py); elsewhere
 (flask run, the CLI) the first load pays for both.
 """
 
@@ -12,17 +12,14 @@ import io
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .fetcher import fetch_server_ready
-from .settings import OpenMLSettings
+from .fetcher import warm_up
 
 
-def warm_up(settings: OpenMLSettings | None = None, timeout: float = 60.0) -> bool:
+def prepare_worker(timeout: float = 60.0) -> bool:
     """Prepare this process to load datasets: True once the fetch server is ready (at once
-    after the first time; always for the "spawn" start method), False when it was not ready
-    within ``timeout`` seconds (the first fetch then waits for the rest)."""
-    ready = True
-    if settings is None or settings.fetch_start_method == "forkserver":
-        ready = fetch_server_ready(timeout)
+    after the first time), False when it was not ready within ``timeout`` seconds (the first
+    fetch then waits for the rest)."""
+    ready = warm_up(timeout=timeout)
     _read_a_parquet_file()
     return ready
 

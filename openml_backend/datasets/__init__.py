@@ -8,12 +8,10 @@ document, `responses` sends a rendered answer (ETag, 304, gzip; the dataset page
 
 from __future__ import annotations
 
-import threading
-
 from flask import Flask
 
 from ..extensions import db
-from ..openml_client import OpenMLSettings, warm_up
+from ..openml_client import OpenMLSettings
 from ..stats import MemoryBudget, StatsSettings
 from . import models  # noqa: F401  (tables must be known to Alembic)
 from .cache import CacheSettings, StatsCache
@@ -54,7 +52,7 @@ def init_app(app: Flask) -> None:
                           max_cells=config["STATS_MAX_CELLS"])
     app.extensions["openml_backend.dataset_statistics"] = DatasetStatistics(
         cache, openml, stats, memory_bytes=memory_bytes // 2, budget=budget)
-    if not app.testing:
-        threading.Thread(target=warm_up, args=(openml,), name="openml-warm-up", daemon=True).start()
+    # The fetch server is started when a gunicorn worker boots (docker/gunicorn.conf.py);
+    # elsewhere (flask run, the CLI) by the first fetch.
     app.register_blueprint(blueprint)
     app.cli.add_command(stats_cli)

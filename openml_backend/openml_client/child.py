@@ -3,8 +3,8 @@
 The ``openml`` client passes no timeout to ``requests`` or MinIO, so a server that accepts a
 connection and never answers blocks it forever; a thread cannot be stopped, a process can.
 ``run`` executes in that child: it configures the client, calls ``get_dataset`` (which fills
-the client's cache: description, features, parquet or ARFF), turns an ARFF into an Arrow
-file next to it, writes the completion marker and sends one small message back:
+the client's cache: description, parquet or ARFF) and fetches the features file, turns an ARFF
+into an Arrow file next to it, writes the completion marker and sends one small message back:
 ``("ok", info)`` or ``(kind, message)`` where kind is a key of ``errors.ERRORS_BY_KIND``.
 
 This module is imported by the web worker too (to name ``run`` as the process target), so it
@@ -80,6 +80,10 @@ def run(request: FetchRequest, conn: Any, parent_alive: Any) -> None:
         conn.close()
 
 
+def ready() -> None:
+    """A child that does nothing: once it has run, the forkserver has imported the client."""
+
+
 def _exit_when_parent_dies(parent_alive: Any) -> None:
     try:
         parent_alive.recv()  # nothing is ever sent: returns only by EOFError
@@ -126,9 +130,18 @@ def _fetch(request: FetchRequest) -> dict[str, Any]:
 
 
 def _get_dataset(openml: Any, dataset_id: int) -> Any:
-    return openml.datasets.get_dataset(
-        dataset_id, download_data=True, download_qualities=False, download_features_meta_data=True
+    """The client's ``get_dataset``, downloading the description and the data file, then the
+    features file. Asking ``get_dataset`` for the features would also parse them into objects
+    and pickle those (0.8 s for dexter's 20,001 features) that nobody reads: the web worker
+    parses ``features.xml`` itself (``metadata.parse_features``), so only the file is fetched,
+    by the client function that ``get_dataset`` uses for it."""
+    from openml.datasets.functions import _get_dataset_features_file
+
+    dataset = openml.datasets.get_dataset(
+        dataset_id, download_data=True, download_qualities=False, download_features_meta_data=False
     )
+    _get_dataset_features_file(None, dataset_id)
+    return dataset
 
 
 def _parquet_is_readable(path: Path) -> bool:

@@ -4,7 +4,9 @@ The ``openml`` client passes no timeout to ``requests`` or MinIO, so a server th
 a connection and never answers blocks it forever; a thread cannot be stopped, a process can.
 The child starts from a ``forkserver`` that has already imported ``openml`` (about 2 s once
 per worker process; then each fetch forks in milliseconds) and that was started by exec, so
-it holds none of the web worker's threads, locks or sockets. It stays resident (~240 MiB);
+it holds none of the web worker's threads, locks or sockets. A gunicorn worker starts it as it
+boots (``start_fetch_server`` in post_fork, ``warm.prepare_worker`` before it serves: docker/gunicorn.conf.py);
+elsewhere the first fetch starts it. It stays resident (~240 MiB);
 ``fetch_start_method="spawn"`` trades that memory for a fresh interpreter per cold fetch
 (~2-3.5 s). A script that loads datasets needs the usual ``if __name__ == "__main__":``
 guard (multiprocessing re-imports the main module).
@@ -26,6 +28,12 @@ from .settings import OpenMLSettings
 logger = logging.getLogger(__name__)
 
 _contexts_lock = threading.Lock()
+_ready_lock = threading.Lock()
+_ready = False
+# What the forkserver imports once, so that a fetch child starts with all of it loaded:
+# child_env first (it must set XDG_CONFIG_HOME/OPENML_CACHE_DIR before openml imports), the
+# client, and what the child itself uses.
+PRELOAD = (f"{__package__}.child_env", "openml", f"{__package__}.child", "pyarrow.parquet")
 
 
 def _fetch_context(start_method: str) -> Any:
@@ -33,19 +41,42 @@ def _fetch_context(start_method: str) -> Any:
     context = multiprocessing.get_context(start_method)
     if start_method == "forkserver":
         with _contexts_lock:
-            # child_env first: it must set XDG_CONFIG_HOME/OPENML_CACHE_DIR before openml imports.
-            context.set_forkserver_preload([f"{__package__}.child_env", "openml"])
+            context.set_forkserver_preload(list(PRELOAD))
     return context
 
 
-def warm_up(settings: OpenMLSettings) -> None:
-    """Start the fetch forkserver now (it imports openml once), so the first request does not
-    pay for it. Safe to call from a background thread; does nothing for "spawn"."""
-    if settings.fetch_start_method == "forkserver":
-        from multiprocessing import forkserver
+def start_fetch_server() -> None:
+    """Start the fetch forkserver and return at once; it imports the client in its own process
+    (1-2 s), in parallel with whatever this process does next. ``warm_up`` waits for it."""
+    from multiprocessing import forkserver
 
-        _fetch_context("forkserver")
-        forkserver.ensure_running()
+    _fetch_context("forkserver")
+    forkserver.ensure_running()
+
+
+def warm_up(settings: OpenMLSettings | None = None, timeout: float = 60.0) -> bool:
+    """Start the fetch forkserver (unless it runs) and wait until it has imported the client;
+    True once it is ready (at once after the first time; always for "spawn"), False when it
+    was not ready within ``timeout`` seconds."""
+    global _ready
+    if settings is not None and settings.fetch_start_method != "forkserver":
+        return True
+    with _ready_lock:
+        if _ready:
+            return True
+        start_fetch_server()
+        # The forkserver answers its first fork only after its imports: run one child that
+        # does nothing, and the next fork is a fetch's.
+        process = _fetch_context("forkserver").Process(target=child.ready, name="openml-fetch-warm-up", daemon=True)
+        process.start()
+        process.join(timeout)
+        if process.exitcode is None:
+            process.kill()
+            process.join(5)
+            return False
+        process.close()
+        _ready = True
+        return True
 
 
 def run_fetch(dataset_id: int, settings: OpenMLSettings, deadline: float) -> None:
@@ -72,7 +103,8 @@ def run_fetch(dataset_id: int, settings: OpenMLSettings, deadline: float) -> Non
         starting = time.monotonic()
         process.start()
         # The forkserver's one-time start (importing openml, 1-3 s) is ours, not OpenML's
-        # slowness: it does not count against the timeout. warm_up() usually does it earlier.
+        # slowness: it does not count against the timeout. Under gunicorn, it was done when
+        # the worker booted (warm.prepare_worker).
         deadline += time.monotonic() - starting
         sender.close()
         parent_alive_reader.close()

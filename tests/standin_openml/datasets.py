@@ -22,6 +22,7 @@ import io
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 from xml.sax.saxutils import escape
@@ -72,6 +73,12 @@ class ServedDataset:
     @property
     def parquet_path(self) -> str:
         return parquet_path_for(self.dataset_id)
+
+    @cached_property
+    def parquet_etag(self) -> str:
+        """The parquet file's S3 ETag (its md5), computed once: an object store keeps it with
+        the object rather than hashing hundreds of MiB per request."""
+        return md5(self.parquet) if self.parquet is not None else ""
 
 
 def parquet_path_for(dataset_id: int) -> str:

@@ -170,6 +170,9 @@ def signup(email: str, password: str, first_name: str, last_name: str) -> None:
     email = normalise(email)
     password_hash = hash_password(password)  # always, so both paths cost the same
     for _ in range(SIGNUP_ATTEMPTS):
+        # OpenML's unique key is (username, email), and concurrent signups of one address pick
+        # different usernames: without this, both would commit an account.
+        throttle.hold("signup_lock", email)
         existing = _user_by_email(email)
         if existing is not None:
             _answer_existing_signup(existing, password_hash, first_name, last_name)

@@ -14,11 +14,11 @@ import secrets
 import time
 from datetime import timedelta
 
-from sqlalchemy import delete, exc, select
+from sqlalchemy import delete, exc, select, update
 
 from .. import metrics
 from ..digests import sha256_hex
-from ..errors import TooManyRequests
+from ..errors import ServiceUnavailable, TooManyRequests
 from ..extensions import db
 from .models import ThrottleCounter, utcnow
 
@@ -69,6 +69,37 @@ def count_attempt(scope: str, value: str, limit: int, window_seconds: int) -> No
         retry_after = math.ceil(window_start + window_seconds - now)
         metrics.throttled(scope)
         raise TooManyRequests("Too many attempts; try again later.", code="too_many_attempts", retry_after=retry_after)
+
+
+LOCK_WINDOW = 0  # the one window of a lock row; it never counts attempts against a limit
+LOCK_ROW_HOURS = 24
+
+
+def hold(scope: str, value: str) -> None:
+    """Make the session's current transaction wait for, then exclude, every other transaction
+    holding `value` in `scope`, in any worker or replica, until it commits or rolls back.
+
+    It updates one row per value, which takes the row's write lock (InnoDB's row lock, SQLite's
+    database write lock). Call it before the transaction's first read, so what the transaction
+    reads afterwards includes whatever the previous holder committed, and with nothing pending
+    in the session (the first use of a value rolls the transaction back)."""
+    key = sha256_hex(value)
+    row = (ThrottleCounter.scope == scope) & (ThrottleCounter.key == key) & (ThrottleCounter.window_start == LOCK_WINDOW)
+    for _ in range(DEADLOCK_RETRIES):
+        if db.session.execute(update(ThrottleCounter).where(row).values(attempts=ThrottleCounter.attempts + 1)).rowcount:
+            return
+        # First use, or pruned: end the transaction (SQLite gave it the write lock even though
+        # no row changed), create the row on a connection of its own, committed at once so no
+        # two requests hold an insert lock on it, then take the lock on it.
+        db.session.rollback()
+        expires_at = utcnow() + timedelta(hours=LOCK_ROW_HOURS)
+        try:
+            with db.engine.begin() as connection:
+                connection.execute(_upsert(connection.dialect.name, scope, key, LOCK_WINDOW, expires_at))
+        except exc.OperationalError as error:
+            if "1213" not in str(error.orig):
+                raise
+    raise ServiceUnavailable("Busy; try again.", code="lock_unavailable", retry_after=1)
 
 
 def forget(scope: str, value: str) -> None:

@@ -7,3 +7,12 @@ API's errors.
 """
 
 from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Mount the endpoints (views)."""
+    from .views import init_app as init_views
+
+    init_views(app)

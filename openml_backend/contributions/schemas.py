@@ -6,21 +6,33 @@ rule for them (``SystemString64``: letters, digits, ``_``, ``-``, ``.``; 1 to 64
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, model_validator
 
 TAG_PATTERN = r"^[a-zA-Z0-9_\-.]+$"
 TAG_MAX_LENGTH = 64
 MAX_ID = 2**31 - 1
 
 Tag = Annotated[StrictStr, Field(min_length=1, max_length=TAG_MAX_LENGTH, pattern=TAG_PATTERN)]
-Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
-# OpenML keeps these in TEXT/VARCHAR columns; empty values are dropped by the client, so a
-# field to change must say something.
-Text = Annotated[StrictStr, Field(min_length=1, max_length=65_000, pattern=r"\S")]
-ShortText = Annotated[StrictStr, Field(min_length=1, max_length=1024, pattern=r"\S")]
-AttributeName = Annotated[StrictStr, Field(min_length=1, max_length=1024, pattern=r"^[^,]*\S[^,]*$")]
+
+
+def _json_integer(value: Any) -> Any:
+    # A JSON Schema integer: 7 or 7.0, never "7" or true (pydantic's lax mode takes both).
+    if isinstance(value, (bool, str)):
+        raise ValueError("must be an integer")
+    return value
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_json_integer)]
+TaskType = Annotated[int, Field(ge=1, le=3), BeforeValidator(_json_integer)]
+# Empty values are dropped by the client, so a field to change must say something. The limits
+# keep a whole request under MAX_CONTENT_LENGTH (64 KiB by default).
+Text = Annotated[StrictStr, Field(min_length=1, max_length=20_000, pattern=r"\S")]
+Citation = Annotated[StrictStr, Field(min_length=1, max_length=4_000, pattern=r"\S")]
+ShortText = Annotated[StrictStr, Field(min_length=1, max_length=512, pattern=r"\S")]
+AttributeName = Annotated[StrictStr, Field(min_length=1, max_length=256, pattern=r"^[^,]*\S[^,]*$")]
+MAX_IDS = 1000
 
 NON_CRITICAL_FIELDS = ("description", "creator", "contributor", "collection_date", "language", "citation",
                        "original_data_url", "paper_url")
@@ -42,12 +54,12 @@ class DatasetEdit(Request):
     contributor: ShortText = None  # type: ignore[assignment]
     collection_date: ShortText = None  # type: ignore[assignment]
     language: ShortText = None  # type: ignore[assignment]
-    citation: Text = None  # type: ignore[assignment]
+    citation: Citation = None  # type: ignore[assignment]
     original_data_url: ShortText = None  # type: ignore[assignment]
     paper_url: ShortText = None  # type: ignore[assignment]
     default_target_attribute: ShortText = None  # type: ignore[assignment]
     row_id_attribute: AttributeName = None  # type: ignore[assignment]
-    ignore_attribute: list[AttributeName] = Field(None, min_length=1, max_length=10_000)  # type: ignore[assignment]
+    ignore_attribute: list[AttributeName] = Field(None, min_length=1, max_length=100)  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def something_to_change(self) -> DatasetEdit:
@@ -71,29 +83,26 @@ class TagRequest(Request):
 
 
 class TaskRequest(Request):
-    """A task: 1 supervised classification, 2 supervised regression, 3 learning curve, 5 clustering."""
+    """A task: 1 supervised classification, 2 supervised regression, 3 learning curve."""
 
-    task_type: Literal[1, 2, 3, 5]
+    task_type: TaskType
     dataset_id: Id
     estimation_procedure_id: Id
-    target: ShortText = Field(None, description="The target feature; required except for clustering (5).")  # type: ignore[assignment]
+    target: ShortText = Field(description="The target feature.")
     evaluation_measure: Annotated[StrictStr, Field(min_length=1, max_length=200, pattern=r"^[a-z0-9_]+$")] = None  # type: ignore[assignment]
-
-    @model_validator(mode="after")
-    def target_when_supervised(self) -> TaskRequest:
-        if self.task_type != 5 and self.target is None:
-            raise ValueError("target is required for task types 1, 2 and 3")
-        return self
 
 
 class StudyRequest(Request):
     """A study of runs (``run_ids``) or a benchmark suite of tasks (``task_ids``): exactly one."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "oneOf": [{"required": ["run_ids"]}, {"required": ["task_ids"]}]})
+
     name: Annotated[StrictStr, Field(min_length=1, max_length=256, pattern=r"\S")]
     description: Text
     alias: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9_\-.]+$")] = None  # type: ignore[assignment]
-    run_ids: list[Id] = Field(None, min_length=1, max_length=10_000)  # type: ignore[assignment]
-    task_ids: list[Id] = Field(None, min_length=1, max_length=10_000)  # type: ignore[assignment]
+    run_ids: list[Id] = Field(None, min_length=1, max_length=MAX_IDS)  # type: ignore[assignment]
+    task_ids: list[Id] = Field(None, min_length=1, max_length=MAX_IDS)  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def runs_or_tasks(self) -> StudyRequest:

@@ -215,7 +215,8 @@ EXISTING_TASK = re.compile(r"matched id\(s\):\s*\[?\s*(\d+)")
                     THROTTLED, BAD_GATEWAY, UNAVAILABLE])
 @jwt_required()
 def create_task() -> Response:
-    """The task type is OpenML's id: 1 classification, 2 regression, 3 learning curve, 5 clustering."""
+    """The task type is OpenML's id: 1 supervised classification, 2 supervised regression,
+    3 learning curve."""
     body = parse_body(TaskRequest)
     try:
         task_id = _write("create_task", task_type=body.task_type, dataset_id=body.dataset_id,

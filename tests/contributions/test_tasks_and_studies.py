@@ -52,10 +52,12 @@ def test_an_invalid_task_request_never_reaches_openml(client: FlaskClient, contr
     assert standin.writes.records == []
 
 
-def test_a_clustering_task_needs_no_target(client: FlaskClient, contributors: Contributors) -> None:
+def test_a_regression_task(client: FlaskClient, contributors: Contributors, standin: StandinOpenML) -> None:
     ada = contributors.new()
-    body = {"task_type": 5, "dataset_id": IRIS, "estimation_procedure_id": 17}
-    assert client.post(f"{API}/tasks", json=body, headers=ada.headers).status_code == 201
+    body = {"task_type": 2, "dataset_id": IRIS, "target": "petallength", "estimation_procedure_id": 7}
+    response = client.post(f"{API}/tasks", json=body, headers=ada.headers)
+    assert response.status_code == 201, response.json
+    assert standin.writes.tasks[(2, IRIS, 7, "petallength", None)] == response.json["id"]
 
 
 def test_a_study_of_runs_and_a_suite_of_tasks(client: FlaskClient, contributors: Contributors,

@@ -3,13 +3,19 @@ end against the stand-in OpenML (iris, the real description of dataset 61)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import API, assert_problem
+from tests.helpers import API, AccountActions, assert_problem
+from tests.servers import Mailbox
 from tests.standin_openml import StandinOpenML
 from tests.standin_openml import writes as oml
 
-from .conftest import Contributors
+from .conftest import OPENML_TIMEOUT, Contributors
 
 IRIS = 61
 NON_CRITICAL = ["description", "creator", "contributor", "collection_date", "language", "citation",
@@ -111,3 +117,23 @@ def test_an_edit_of_an_unknown_dataset_is_a_404(client: FlaskClient, contributor
     body = assert_problem(client.patch(f"{API}/datasets/424242", json={"description": "x"}, headers=ada.headers),
                           404, "openml_not_found")
     assert body["openml_code"] == oml.EDIT_UNKNOWN_DATASET
+
+
+def test_statistics_stay_valid_after_an_edit_and_a_tag(make_app: Callable[..., Flask], smtp_settings: dict[str, Any],
+                                                       mailbox: Mailbox, standin: StandinOpenML) -> None:
+    app = make_app(env={"OPENML_SERVER_URL": standin.api_url, "OPENML_TIMEOUT": str(OPENML_TIMEOUT * 5),
+                        "STATS_REVALIDATE_SECONDS": "0.3"}, **smtp_settings)
+    client = app.test_client()
+    ada = Contributors(AccountActions(client, mailbox), standin).new()
+    first = client.get(f"{API}/datasets/{IRIS}/stats")
+    assert first.status_code == 200 and first.json["cached"] is False
+    downloads = standin.data_downloads(IRIS)
+    assert client.patch(f"{API}/datasets/{IRIS}", json={"description": "edited"}, headers=ada.headers).status_code == 200
+    assert client.post(f"{API}/datasets/{IRIS}/tags", json={"tag": "edited"}, headers=ada.headers).status_code == 201
+    time.sleep(0.4)  # past STATS_REVALIDATE_SECONDS: the next answer checks OpenML's checksum
+    asked = standin.count("GET", f"/api/v1/xml/data/{IRIS}")
+    again = client.get(f"{API}/datasets/{IRIS}/stats")
+    assert standin.count("GET", f"/api/v1/xml/data/{IRIS}") > asked  # it did check
+    assert again.status_code == 200 and again.json["cached"] is True
+    assert again.headers["ETag"] == first.headers["ETag"]
+    assert standin.data_downloads(IRIS) == downloads

@@ -37,8 +37,10 @@ from .datasets import (
     build_catalogue,
     dataset_from_table,
     error_xml,
+    set_element,
 )
 from .listing import ListError, data_list_xml, is_list_path
+from .writes import WRITE_PATHS, WriteState
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,35 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:  # noqa: N802 - stdlib name
         self._answer(send_body=False)
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        path = self.path.split("?", 1)[0]
+        owner = self.server.owner
+        owner.requests.append((self.command, path))
+        endpoint = path.removeprefix(API_PREFIX + "/").rstrip("/")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        if not path.startswith(API_PREFIX + "/") or endpoint not in WRITE_PATHS:
+            self._send(404, b"not found\n", "text/plain; charset=utf-8", True)
+            return
+        fault = owner.writes.fault_for(endpoint)
+        if fault is not None and fault.kind == "hang":
+            owner.stopping.wait(fault.seconds)
+            self.close_connection = True
+            return
+        if fault is not None and fault.kind == "http500":
+            page = b"<html><body><h1>500 Internal Server Error</h1></body></html>\n"
+            self._send(500, page, "text/html; charset=utf-8", True)
+            return
+        if fault is not None and fault.kind == "garbage":
+            self._send(200, b"\x00\x9f not xml at all <<<", "text/xml; charset=utf-8", True)
+            return
+        if fault is not None and fault.kind == "error412":
+            self._send(412, error_xml(fault.code, fault.message).encode("utf-8"), "text/xml; charset=utf-8", True)
+            return
+        with owner._faults_lock:
+            status, xml = owner.writes.answer(owner.catalogue, endpoint, self.headers.get("Content-Type", ""), body)
+        self._send(status, xml.encode("utf-8"), "text/xml; charset=utf-8", True)
 
     def _answer(self, send_body: bool) -> None:
         path = self.path.split("?", 1)[0]
@@ -113,6 +144,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve_description(self, dataset: ServedDataset, requested_id: int, send_body: bool) -> None:
         xml = dataset.description_xml.replace("@@BASE@@", self.server.owner.url)
+        uploader = self.server.owner.writes.owners.get(dataset.dataset_id)
+        if uploader is not None:
+            xml = set_element(xml, "uploader", str(uploader))
         if requested_id != dataset.dataset_id:  # a fault id serving another dataset's content
             xml = re.sub(r"<oml:id>\d+</oml:id>", f"<oml:id>{requested_id}</oml:id>", xml, count=1)
             xml = xml.replace(f"/download/{dataset.dataset_id}/", f"/download/{requested_id}/")
@@ -213,6 +247,8 @@ class StandinOpenML:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, catalogue: Catalogue | None = None):
         self.catalogue = catalogue if catalogue is not None else build_catalogue()
         self.requests: list[tuple[str, str]] = []
+        # The writes (data/edit, data/tag, data/untag, task, study): users, owners, records.
+        self.writes = WriteState()
         self.stopping = threading.Event()
         self._runtime_faults: dict[int, Fault] = {}
         self._faults_lock = threading.Lock()
@@ -292,6 +328,12 @@ class StandinOpenML:
         """Remove the faults set with ``set_fault`` (the fixed fault ids keep faulting)."""
         with self._faults_lock:
             self._runtime_faults.clear()
+
+    def reset_writes(self) -> None:
+        """Forget the users, owners, tasks, studies, write records and write faults, and give
+        edited or tagged datasets their descriptions back."""
+        with self._faults_lock:
+            self.writes.reset(self.catalogue)
 
     def fault_for(self, dataset_id: int) -> Fault | None:
         with self._faults_lock:

@@ -15,6 +15,12 @@ Once the rest of the body is read here, before the answer is written, only a nex
 close makes the socket readable, and the connection waits in gunicorn's poller, not in a
 thread. At most MAX_CONTENT_LENGTH bytes are read (a body over it is answered 413): what lies
 beyond is left to gunicorn, as before.
+
+Body limits per route: MAX_CONTENT_LENGTH fits JSON bodies. A route that takes uploads gets a
+larger limit of its own with `set_body_limit(app, endpoint, bytes)`; it is set on the request
+before any other before-request hook runs, so the refusal of an oversized chunked body
+(security.py), werkzeug's 413 for a Content-Length above the limit and the draining here all
+use it.
 """
 
 from __future__ import annotations
@@ -22,6 +28,21 @@ from __future__ import annotations
 from flask import Flask, request
 
 DRAIN_CHUNK_BYTES = 64 * 1024
+BODY_LIMITS = "openml_backend.body_limits"
+
+
+def set_body_limit(app: Flask, endpoint: str, limit: int) -> None:
+    """Accept bodies of up to `limit` bytes (instead of MAX_CONTENT_LENGTH) on `endpoint`."""
+    app.extensions.setdefault(BODY_LIMITS, {})[endpoint] = limit
+
+
+def apply_body_limit() -> None:
+    """Give the current request its route's own body limit, if it has one."""
+    from flask import current_app
+
+    limit = current_app.extensions.get(BODY_LIMITS, {}).get(request.endpoint)
+    if limit is not None:
+        request.max_content_length = limit
 
 
 def drain_unread_body(_error: BaseException | None = None) -> None:
@@ -44,5 +65,7 @@ def drain_unread_body(_error: BaseException | None = None) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Read every request's unread body before its answer is sent (see the module)."""
+    """Apply the routes' own body limits before anything reads a body, and read every
+    request's unread body before its answer is sent (see the module)."""
+    app.before_request_funcs.setdefault(None, []).insert(0, apply_body_limit)
     app.teardown_request(drain_unread_body)

@@ -33,7 +33,7 @@ from tests.standin_openml import StandinOpenML
 
 DATABASE_BACKENDS = ("sqlite", "mariadb", "openml")
 # Test folders whose `app` tests also run on a database laid out as OpenML's.
-OPENML_LAYOUT_FOLDERS = ("accounts",)
+OPENML_LAYOUT_FOLDERS = ("accounts", "avatars")
 # Fixtures that start a process serving on a port: tests using them are `slow`.
 SUBPROCESS_SERVER_FIXTURES = {"start_gunicorn", "spawn"}
 # Fixtures that need MariaDB: deselected by `--backend sqlite`.

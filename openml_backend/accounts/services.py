@@ -27,6 +27,7 @@ from flask import current_app
 from sqlalchemy import delete, exc, func, select, update
 
 from .. import metrics
+from ..avatars.models import UserAvatar
 from ..digests import sha256_hex
 from ..errors import BadRequest, Conflict, Forbidden, Unauthorized
 from ..extensions import db
@@ -532,8 +533,8 @@ def _activate(user: User) -> None:
 def delete_account(user: User, password: str, client_address: str) -> None:
     """Erase the person and keep the row, because OpenML's datasets, runs and flows point to
     their uploader's id: the address and the username become tombstones, the profile is
-    emptied, the password unusable, the API key and the group memberships gone. Every token
-    and emailed link dies at once."""
+    emptied (its picture deleted too), the password unusable, the API key and the group
+    memberships gone. Every token and emailed link dies at once."""
     _check_password(user, password, client_address)
     user_id, email = user.id, user.email
     user.email, user.username = f"deleted-{user_id}@deleted.invalid", f"deleted-{user_id}"
@@ -548,6 +549,7 @@ def delete_account(user: User, password: str, client_address: str) -> None:
     db.session.execute(delete(UserGroup).where(UserGroup.user_id == user_id))
     db.session.execute(delete(EmailToken).where(EmailToken.user_id == user_id))
     db.session.execute(delete(RevokedToken).where(RevokedToken.user_id == user_id))
+    db.session.execute(delete(UserAvatar).where(UserAvatar.user_id == user_id))
     revoke_all(user)
     db.session.commit()
     throttle.forget("login_account", normalise(email))

@@ -13,6 +13,7 @@ from flask import Flask
 from pydantic import BaseModel
 
 from .. import __version__
+from ..jsonio import JSON_MIMETYPE
 from .models import Problem
 from .operations import Operation, Reply, operation_of
 
@@ -82,6 +83,8 @@ def _reply_object(reply: Reply, schemas: _Schemas) -> dict[str, Any]:
             schema = {"allOf": [schema, {"properties": {"code": {"enum": list(reply.codes)},
                                                           "status": {"const": reply.status}}}]}
         result["content"] = {reply.media_type: {"schema": schema}}
+    elif reply.media_type != JSON_MIMETYPE:  # a body that is not JSON: an image
+        result["content"] = {reply.media_type: {"schema": {"type": "string", "contentMediaType": reply.media_type}}}
     if reply.headers:
         result["headers"] = {
             header.name: {"description": header.description, "schema": header.schema} for header in reply.headers
@@ -116,7 +119,7 @@ def _operation_object(op: Operation, endpoint: str, operation_id: str, path_argu
     if op.body is not None:
         result["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": schemas.ref(op.body, "validation")}},
+            "content": {op.body_media_type: {"schema": schemas.ref(op.body, "validation")}},
         }
     if op.security is not None:
         result["security"] = [{"bearerAccess" if op.security == "access" else "bearerRefresh": []}]

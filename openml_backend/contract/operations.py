@@ -67,8 +67,10 @@ class Operation:
     body: type[BaseModel] | None = None
     parameters: tuple[Parameter, ...] = ()
     security: str | None = None  # "access" or "refresh": which bearer token it needs
+    body_media_type: str = JSON_MIMETYPE  # or MULTIPART_FORM_DATA (file uploads)
 
 
+MULTIPART_FORM_DATA = "multipart/form-data"
 RETRY_AFTER = Header("Retry-After", "Seconds to wait before trying again.", {"type": "string", "pattern": "^[0-9]+$"})
 WWW_AUTHENTICATE = Header("WWW-Authenticate", "Always `Bearer`.")
 
@@ -78,7 +80,12 @@ def problem(status: int, description: str, *codes: str, headers: Iterable[Header
     return Reply(status, description, media_type=PROBLEM_JSON, codes=codes, headers=tuple(headers))
 
 
-def _body_problems() -> tuple[Reply, ...]:
+def _body_problems(media_type: str) -> tuple[Reply, ...]:
+    if media_type != JSON_MIMETYPE:  # an upload's view declares its own 400s
+        return (
+            problem(413, "The body is larger than this operation's limit.", "payload_too_large"),
+            problem(415, f"The body is not {media_type}.", "unsupported_media_type"),
+        )
     return (
         problem(400, "The body is missing, not JSON, not an object, or some fields are invalid "
                      "(`invalid_fields` lists them in `fields`).",
@@ -120,18 +127,20 @@ def operation(
     parameters: Iterable[Parameter] = (),
     security: str | None = None,
     description: str | None = None,
+    body_media_type: str = JSON_MIMETYPE,
 ) -> Callable[[View], View]:
     """Record the contract of the decorated view.
 
-    A JSON `body` adds the 400/413/415 body problems; `security` ("access" or "refresh") adds
-    the 401 token problems; every operation may answer 500 `internal_error`. The view's
-    docstring is the description unless one is given.
+    A JSON `body` adds the 400/413/415 body problems (a multipart/form-data one, given with
+    `body_media_type=MULTIPART_FORM_DATA`, only 413/415: its view states its own 400s);
+    `security` ("access" or "refresh") adds the 401 token problems; every operation may answer
+    500 `internal_error`. The view's docstring is the description unless one is given.
     """
     if security not in (None, "access", "refresh"):
         raise ValueError("security must be None, 'access' or 'refresh'")
     extra: list[Reply] = []
     if body is not None:
-        extra.extend(_body_problems())
+        extra.extend(_body_problems(body_media_type))
     if security is not None:
         extra.extend(_token_problems())
     extra.append(INTERNAL_ERROR)
@@ -145,6 +154,7 @@ def operation(
             body=body,
             parameters=tuple(parameters),
             security=security,
+            body_media_type=body_media_type,
         ))
         return view
 

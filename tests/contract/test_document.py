@@ -82,6 +82,9 @@ EXPECTED_STATUSES = {
     ("/api/v1/auth/login", "post"): {200, 400, 401, 403, 413, 415, 429, 500, 503},
     ("/api/v1/auth/refresh", "post"): {200, 401, 500, 503},
     ("/api/v1/users/me", "delete"): {204, 400, 401, 413, 415, 429, 500, 503},
+    ("/api/v1/users/me/avatar", "put"): {200, 400, 401, 413, 415, 500, 503},
+    ("/api/v1/users/me/avatar", "delete"): {204, 401, 500, 503},
+    ("/api/v1/users/{user_id}/avatar", "get"): {200, 304, 404, 500, 503},
     ("/health", "get"): {200, 500},
     ("/health/ready", "get"): {200, 500, 503},
 }
@@ -104,6 +107,15 @@ def test_retry_after_etag_and_gzip_are_documented(app: Flask) -> None:
     for path in ("/api/v1/auth/signup", "/api/v1/feedback"):
         assert "Retry-After" in document["paths"][path]["post"]["responses"]["429"]["headers"]
     assert "WWW-Authenticate" in document["paths"]["/api/v1/users/me"]["get"]["responses"]["401"]["headers"]
+
+
+def test_the_picture_upload_is_multipart_and_the_picture_webp(app: Flask) -> None:
+    paths = served_document(app)["paths"]
+    upload = paths["/api/v1/users/me/avatar"]["put"]
+    assert list(upload["requestBody"]["content"]) == ["multipart/form-data"]
+    assert "ETag" in paths["/api/v1/users/{user_id}/avatar"]["get"]["responses"]["304"]["headers"]
+    assert list(paths["/api/v1/users/{user_id}/avatar"]["get"]["responses"]["200"]["content"]) == ["image/webp"]
+    assert "security" not in paths["/api/v1/users/{user_id}/avatar"]["get"]
 
 
 def test_docs_page_is_html_without_scripts_or_remote_assets(app: Flask) -> None:

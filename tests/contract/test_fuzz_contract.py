@@ -36,6 +36,9 @@ CONFIG = schemathesis.Config.from_dict({
         # schema cannot express. Everywhere else a schema-valid request must not get a 400.
         {"include-path-regex": "^/api/v1/auth/(confirm|password/reset|email/undo)$",
          "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400"]}}},
+        # Nor can it say that an uploaded file is a decodable JPEG, PNG or WebP: random bytes are a 400.
+        {"include-path-regex": "^/api/v1/users/me/avatar$",
+         "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400"]}}},
     ],
 })
 

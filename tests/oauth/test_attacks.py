@@ -162,3 +162,13 @@ def test_a_provider_without_a_client_id_is_404(make_app) -> None:
                  "/auth/oauth/google/callback?state=x&code=y", "/auth/oauth/gitlab/start?return_to=x"):
         answer = bare.test_client().get(API + path)
         assert answer.status_code == 404, path
+
+
+def test_an_unreachable_provider_is_502(make_app, provider: StandinProvider) -> None:
+    from tests.oauth.conftest import provider_settings
+
+    # Port 9 (discard) refuses the connection: the token request fails, bounded by OAUTH_TIMEOUT.
+    app = make_app(env={**provider_settings(provider), "GITHUB_TOKEN_URL": "http://127.0.0.1:9/token"})
+    browser = Browser(app.test_client())
+    answer = browser.callback(browser.authorize("github"))
+    assert answer.status_code == 502 and _code(answer) == "oauth_provider_error"

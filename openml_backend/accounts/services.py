@@ -550,10 +550,18 @@ def delete_account(user: User, password: str, client_address: str) -> None:
     db.session.execute(delete(EmailToken).where(EmailToken.user_id == user_id))
     db.session.execute(delete(RevokedToken).where(RevokedToken.user_id == user_id))
     db.session.execute(delete(UserAvatar).where(UserAvatar.user_id == user_id))
+    _unlink_every_identity(user_id)
     revoke_all(user)
     db.session.commit()
     throttle.forget("login_account", normalise(email))
     throttle.forget("login_user", f"id:{user_id}")
+
+
+def _unlink_every_identity(user_id: int) -> None:
+    # The provider identities name the person too (and would log into the tombstone).
+    from ..oauth.models import OAuthIdentity
+
+    db.session.execute(delete(OAuthIdentity).where(OAuthIdentity.user_id == user_id))
 
 
 def send_feedback(email: str, message: str, client_address: str) -> None:
@@ -561,3 +569,36 @@ def send_feedback(email: str, message: str, client_address: str) -> None:
     throttle.count_attempt("feedback", client_address, _config("FEEDBACK_MAX_PER_ADDRESS"), 3600)
     emails.send_email(_config("FEEDBACK_EMAIL"), "OpenML website feedback", "feedback", reply_to=email,
                       sender_email=email, message=message)
+
+
+# For other features that sign people in (oauth): the same rules as signup and confirmation.
+
+
+def user_by_email(email: str) -> User | None:
+    """The account of `email` as signup and login find it (case-insensitive; see _user_by_email)."""
+    return _user_by_email(email)
+
+
+def hold_address(email: str) -> None:
+    """Take signup's per-address lock for this transaction, so concurrent account creations
+    for one address make one account."""
+    throttle.hold("signup_lock", normalise(email))
+
+
+def new_confirmed_account(email: str, password_hash: str, first_name: str, last_name: str) -> User:
+    """A new account, confirmed (active, in OpenML's members group) with an API key; flushed,
+    not committed. Raises IntegrityError when its username was taken meanwhile."""
+    user = _new_user(normalise(email), password_hash, first_name, last_name)
+    db.session.flush()
+    _activate(user)
+    return user
+
+
+def confirm_account(user: User) -> None:
+    """Confirm `user` as its emailed link would (the caller commits)."""
+    _activate(user)
+
+
+def touch_login(user: User) -> None:
+    """Record a login now in OpenML's `last_login` (the caller commits)."""
+    user.last_login = _epoch_now()

@@ -30,6 +30,8 @@ DEVELOPMENT_APP_SECRET_KEY = "development-only-app-secret-key-never-use-in-produ
 DEVELOPMENT_JWT_SECRET_KEY = "development-only-jwt-secret-key-never-use-in-production"
 FORBIDDEN_SECRET_MARKERS = ("CHANGE-ME", "development-only")
 MIN_SECRET_LENGTH = 32
+# Client secrets are the provider's (GitHub's are 40 characters, Google's 35): shorter is a placeholder.
+MIN_CLIENT_SECRET_LENGTH = 20
 
 
 class _Required:
@@ -71,6 +73,14 @@ def production_cost(name: str, value: str) -> None:
     """Refuse the cheap password hash the tests use."""
     if value != "production":
         raise ConfigError(f"{name} must be production in production")
+
+
+def real_client_secret(name: str, value: str) -> None:
+    """Refuse an OAuth client secret that looks like a placeholder or a development value."""
+    if len(value) < MIN_CLIENT_SECRET_LENGTH:
+        raise ConfigError(f"{name} must be at least {MIN_CLIENT_SECRET_LENGTH} characters in production")
+    if any(marker.lower() in value.lower() for marker in FORBIDDEN_SECRET_MARKERS):
+        raise ConfigError(f"{name} is a placeholder or development value; set the provider's secret in production")
 
 
 def exact_origins(name: str, value: list[str]) -> None:
@@ -196,6 +206,29 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("URL_API", Text(rstrip="/"), "http://localhost:8000", "this API's public base URL"),
     Setting("CORS_ORIGINS", CommaList(), [], "exact origins allowed to call /api with credentials",
             development=["http://localhost:3000"], production_rule=exact_origins),
+    Setting("OAUTH_RETURN_ORIGINS", CommaList(), Derived("CORS_ORIGINS", lambda v: v["CORS_ORIGINS"]),
+            "exact website origins an OAuth login may return to (`return_to`)", production_rule=exact_origins),
+    Setting("OAUTH_STATE_MINUTES", Integer(1, 60), 10, "how long an OAuth login may take at the provider"),
+    Setting("OAUTH_CODE_SECONDS", Integer(1, 600), 60,
+            "lifetime of the one-time code an OAuth login hands the website to exchange for tokens"),
+    Setting("OAUTH_TIMEOUT", Number(), 10.0, "seconds for every request to an OAuth provider"),
+    Setting("GITHUB_CLIENT_ID", Text(), None, "GitHub OAuth app client id; unset turns GitHub login off (404)"),
+    Setting("GITHUB_CLIENT_SECRET", Text(), None, "GitHub OAuth app client secret", secret=True,
+            production_rule=real_client_secret),
+    Setting("GITHUB_AUTHORIZE_URL", Text(), "https://github.com/login/oauth/authorize",
+            "GitHub's authorization endpoint"),
+    Setting("GITHUB_TOKEN_URL", Text(), "https://github.com/login/oauth/access_token", "GitHub's token endpoint"),
+    Setting("GITHUB_API_URL", Text(rstrip="/"), "https://api.github.com",
+            "GitHub's API (`/user` and `/user/emails` are read)"),
+    Setting("GOOGLE_CLIENT_ID", Text(), None, "Google OAuth client id; unset turns Google login off (404)"),
+    Setting("GOOGLE_CLIENT_SECRET", Text(), None, "Google OAuth client secret", secret=True,
+            production_rule=real_client_secret),
+    Setting("GOOGLE_AUTHORIZE_URL", Text(), "https://accounts.google.com/o/oauth2/v2/auth",
+            "Google's authorization endpoint"),
+    Setting("GOOGLE_TOKEN_URL", Text(), "https://oauth2.googleapis.com/token", "Google's token endpoint"),
+    Setting("GOOGLE_ISSUER", Text(), "https://accounts.google.com", "the `iss` Google's ID tokens must carry"),
+    Setting("GOOGLE_JWKS_URL", Text(), "https://www.googleapis.com/oauth2/v3/certs",
+            "Google's signing keys (JWKS) for ID tokens"),
     Setting("MAX_CONTENT_LENGTH", Integer(1024), 64 * 1024, "largest accepted request body in bytes (413 above)"),
     Setting("AVATAR_MAX_MB", Integer(1, 64), 5,
             "largest accepted profile picture upload, in MiB (413 above); replaces MAX_CONTENT_LENGTH on that route"),

@@ -39,6 +39,7 @@ from .datasets import (
     error_xml,
 )
 from .listing import ListError, data_list_xml, is_list_path
+from .uploads import Refusal, StandinUploads
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,35 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:  # noqa: N802 - stdlib name
         self._answer(send_body=False)
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        path = self.path.split("?", 1)[0]
+        owner = self.server.owner
+        owner.requests.append((self.command, path))
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if path.rstrip("/") != f"{API_PREFIX}/data":  # the client posts to "data/"
+            self._send(404, b"not found\n", "text/plain; charset=utf-8", True)
+            return
+        fault = owner.uploads.fault
+        if fault is not None:
+            if fault.kind == "hang":
+                owner.stopping.wait(fault.seconds)
+                self.close_connection = True
+                return
+            if fault.kind == "http500":
+                self._send(500, b"<html><body>500</body></html>\n", "text/html; charset=utf-8", True)
+                return
+            if fault.kind == "error412":
+                self._send(412, error_xml(fault.code, fault.message).encode("utf-8"), "text/xml; charset=utf-8", True)
+                return
+            if fault.kind == "slow" and owner.stopping.wait(fault.seconds):
+                return
+        try:
+            answer = owner.uploads.accept(self.headers.get("Content-Type", ""), body)
+        except Refusal as refusal:
+            self._send(412, refusal.body(), "text/xml; charset=utf-8", True)
+            return
+        self._send(200, answer.encode("utf-8"), "text/xml; charset=utf-8", True)
 
     def _answer(self, send_body: bool) -> None:
         path = self.path.split("?", 1)[0]
@@ -215,6 +245,7 @@ class StandinOpenML:
         self.requests: list[tuple[str, str]] = []
         self.stopping = threading.Event()
         self._runtime_faults: dict[int, Fault] = {}
+        self.uploads = StandinUploads()  # POST data: records and the upload fault (uploads.py)
         self._faults_lock = threading.Lock()
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.owner = self
@@ -292,6 +323,7 @@ class StandinOpenML:
         """Remove the faults set with ``set_fault`` (the fixed fault ids keep faulting)."""
         with self._faults_lock:
             self._runtime_faults.clear()
+        self.uploads.fault = None
 
     def fault_for(self, dataset_id: int) -> Fault | None:
         with self._faults_lock:

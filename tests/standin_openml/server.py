@@ -37,9 +37,10 @@ from .datasets import (
     build_catalogue,
     dataset_from_table,
     error_xml,
+    set_element,
 )
 from .listing import ListError, data_list_xml, is_list_path
-from .uploads import Refusal, StandinUploads
+from .writes import WRITE_PATHS, WriteState
 
 logger = logging.getLogger(__name__)
 
@@ -73,30 +74,30 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         owner = self.server.owner
         owner.requests.append((self.command, path))
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if path.rstrip("/") != f"{API_PREFIX}/data":  # the client posts to "data/"
+        endpoint = path.removeprefix(API_PREFIX + "/").rstrip("/")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        if not path.startswith(API_PREFIX + "/") or endpoint not in WRITE_PATHS:
             self._send(404, b"not found\n", "text/plain; charset=utf-8", True)
             return
-        fault = owner.uploads.fault
-        if fault is not None:
-            if fault.kind == "hang":
-                owner.stopping.wait(fault.seconds)
-                self.close_connection = True
-                return
-            if fault.kind == "http500":
-                self._send(500, b"<html><body>500</body></html>\n", "text/html; charset=utf-8", True)
-                return
-            if fault.kind == "error412":
-                self._send(412, error_xml(fault.code, fault.message).encode("utf-8"), "text/xml; charset=utf-8", True)
-                return
-            if fault.kind == "slow" and owner.stopping.wait(fault.seconds):
-                return
-        try:
-            answer = owner.uploads.accept(self.headers.get("Content-Type", ""), body)
-        except Refusal as refusal:
-            self._send(412, refusal.body(), "text/xml; charset=utf-8", True)
+        fault = owner.writes.fault_for(endpoint)
+        if fault is not None and fault.kind == "hang":
+            owner.stopping.wait(fault.seconds)
+            self.close_connection = True
             return
-        self._send(200, answer.encode("utf-8"), "text/xml; charset=utf-8", True)
+        if fault is not None and fault.kind == "http500":
+            page = b"<html><body><h1>500 Internal Server Error</h1></body></html>\n"
+            self._send(500, page, "text/html; charset=utf-8", True)
+            return
+        if fault is not None and fault.kind == "garbage":
+            self._send(200, b"\x00\x9f not xml at all <<<", "text/xml; charset=utf-8", True)
+            return
+        if fault is not None and fault.kind == "error412":
+            self._send(412, error_xml(fault.code, fault.message).encode("utf-8"), "text/xml; charset=utf-8", True)
+            return
+        with owner._faults_lock:
+            status, xml = owner.writes.answer(owner.catalogue, endpoint, self.headers.get("Content-Type", ""), body)
+        self._send(status, xml.encode("utf-8"), "text/xml; charset=utf-8", True)
 
     def _answer(self, send_body: bool) -> None:
         path = self.path.split("?", 1)[0]
@@ -143,6 +144,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve_description(self, dataset: ServedDataset, requested_id: int, send_body: bool) -> None:
         xml = dataset.description_xml.replace("@@BASE@@", self.server.owner.url)
+        uploader = self.server.owner.writes.owners.get(dataset.dataset_id)
+        if uploader is not None:
+            xml = set_element(xml, "uploader", str(uploader))
         if requested_id != dataset.dataset_id:  # a fault id serving another dataset's content
             xml = re.sub(r"<oml:id>\d+</oml:id>", f"<oml:id>{requested_id}</oml:id>", xml, count=1)
             xml = xml.replace(f"/download/{dataset.dataset_id}/", f"/download/{requested_id}/")
@@ -243,9 +247,10 @@ class StandinOpenML:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, catalogue: Catalogue | None = None):
         self.catalogue = catalogue if catalogue is not None else build_catalogue()
         self.requests: list[tuple[str, str]] = []
+        # The writes (data/edit, data/tag, data/untag, task, study): users, owners, records.
+        self.writes = WriteState()
         self.stopping = threading.Event()
         self._runtime_faults: dict[int, Fault] = {}
-        self.uploads = StandinUploads()  # POST data: records and the upload fault (uploads.py)
         self._faults_lock = threading.Lock()
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.owner = self
@@ -323,7 +328,12 @@ class StandinOpenML:
         """Remove the faults set with ``set_fault`` (the fixed fault ids keep faulting)."""
         with self._faults_lock:
             self._runtime_faults.clear()
-        self.uploads.fault = None
+
+    def reset_writes(self) -> None:
+        """Forget the users, owners, tasks, studies, write records and write faults, and give
+        edited or tagged datasets their descriptions back."""
+        with self._faults_lock:
+            self.writes.reset(self.catalogue)
 
     def fault_for(self, dataset_id: int) -> Fault | None:
         with self._faults_lock:

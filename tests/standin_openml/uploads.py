@@ -1,151 +1,76 @@
-"""``POST /api/v1/xml/data``: a dataset upload, validated as OpenML validates it.
+"""``POST /api/v1/xml/data``: a dataset upload, checked as OpenML checks it (a write of
+``writes.WriteState``: the key first, 102/103; then recorded with the others).
 
-The ``openml`` client (``OpenMLDataset.publish``) posts ``multipart/form-data`` with a form
-field ``api_key`` and two file parts: ``description`` (the ``oml:data_set_description`` XML)
-and ``dataset`` (the ARFF text). OpenML answers ``<oml:upload_data_set><oml:id>N</oml:id>``,
-or HTTP 412 with an ``oml:error`` code from its data-upload list:
+The ``openml`` client (``OpenMLDataset.publish``) posts ``multipart/form-data`` to ``data/``
+with the form field ``api_key`` and two file parts: ``description`` (the
+``oml:data_set_description`` XML) and ``dataset`` (the ARFF text). OpenML answers
+``<oml:upload_data_set><oml:id>N</oml:id></oml:upload_data_set>``, or HTTP 412 with a code
+of its data-upload list (openml/OpenML pre.php):
 
-* 137 no API key; 138 a key in ``StandinUploads.refused_keys``;
-* 135 no description; 131 a description that is not well-formed or lacks ``oml:name``
-  (or has a different root element);
-* 141 no dataset file; 142 an ARFF that does not parse, or a
-  ``default_target_attribute`` that is not one of its attributes.
+* 135 no description; 131 a description that is not well-formed, not an
+  ``oml:data_set_description``, or without ``oml:name``;
+* 141 no dataset file; 142 an ARFF that does not parse, or a ``default_target_attribute``
+  that is not one of its attributes;
+* 139 a name the same user already uploaded with the same ``version_label``.
 
-Each accepted upload is recorded as an ``UploadRecord`` (the key, the description's fields,
-and the sha256 and size of the dataset file exactly as received).
+The record's ``files["dataset"]`` is the sha256 of the file exactly as received;
+``WriteState.uploads`` keeps what was accepted.
 """
 
 from __future__ import annotations
 
-import hashlib
-import itertools
-import threading
-import xml.etree.ElementTree as ElementTree
-from dataclasses import dataclass
-from email import policy
-from email.parser import BytesParser
+import xml.etree.ElementTree as ET
+from typing import Any
 
 import arff
 
-from .datasets import FAULT_KINDS, Fault, error_xml
-
 OML_NAMESPACE = "http://openml.org/openml"
-FIRST_UPLOAD_ID = 50_001  # above every id the catalogue serves
+DESCRIPTION_INVALID, NAME_TAKEN, NO_DESCRIPTION, NO_FILE, ARFF_INVALID = 131, 139, 135, 141, 142
+ARFF_MESSAGE = "Error in processing arff file. Can be a syntax error, or the specified target feature does not exists"
 
 
-@dataclass(frozen=True)
-class UploadRecord:
-    """One accepted ``POST data``."""
-
-    dataset_id: int
-    api_key: str
-    description: dict[str, str]  # oml:name -> "name", ... (first value of each element)
-    file_sha256: str
-    file_size: int
-    dataset: bytes
-
-
-@dataclass(frozen=True)
-class Refusal(Exception):
-    """OpenML's answer to a refused upload: HTTP 412 with this code and message."""
-
-    code: int
-    message: str
-
-    def body(self) -> bytes:
-        return error_xml(self.code, self.message).encode("utf-8")
+def upload_answer(state: Any, refused: type[Exception], user_id: int, files: dict[str, bytes]) -> str:
+    """Check one upload of user ``user_id`` and answer OpenML's XML with a new id from
+    ``state.next_id``; raise ``refused(code, message)`` as OpenML would."""
+    if "description" not in files:
+        raise refused(NO_DESCRIPTION, "Please provide description xml")
+    description = parse_description(files["description"], refused)
+    if "dataset" not in files:
+        raise refused(NO_FILE, "Neither dataset file or dataset url are provided")
+    dataset = files["dataset"]
+    check_arff(dataset, description.get("default_target_attribute"), refused)
+    key = (user_id, description["name"], description.get("version_label"))
+    if key in state.uploads:
+        raise refused(NAME_TAKEN, "Combination name / version already exists")
+    state.next_id += 1
+    state.uploads[key] = (state.next_id, dataset)
+    return (f'<oml:upload_data_set xmlns:oml="{OML_NAMESPACE}">\n'
+            f"  <oml:id>{state.next_id}</oml:id>\n</oml:upload_data_set>\n")
 
 
-class StandinUploads:
-    """The uploads the stand-in received and the fault it injects into them."""
-
-    def __init__(self) -> None:
-        self.records: list[UploadRecord] = []
-        self.refused_keys: set[str] = set()
-        self.fault: Fault | None = None
-        self._ids = itertools.count(FIRST_UPLOAD_ID)
-        self._lock = threading.Lock()
-
-    def set_fault(self, kind: str, *, seconds: float = 600.0, code: int = 134,
-                  message: str = "Failed to insert record in database") -> None:
-        """Fault every upload from now on (``datasets.Fault`` kinds) until ``clear``."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; one of {FAULT_KINDS}")
-        self.fault = Fault(kind, seconds=seconds, code=code, message=message)
-
-    def clear(self) -> None:
-        """Forget the records, refused keys and fault."""
-        with self._lock:
-            self.records.clear()
-        self.refused_keys.clear()
-        self.fault = None
-
-    def accept(self, content_type: str, body: bytes) -> str:
-        """Validate one upload request; record it and return the answer XML, or raise Refusal."""
-        fields = parse_multipart(content_type, body)
-        api_key = fields.get("api_key", b"").decode("utf-8", "replace")
-        if not api_key:
-            raise Refusal(137, "Please provide API key")
-        if api_key in self.refused_keys:
-            raise Refusal(138, "Authentication failed")
-        if "description" not in fields:
-            raise Refusal(135, "Please provide description xml")
-        description = parse_description(fields["description"])
-        if "dataset" not in fields:
-            raise Refusal(141, "Neither dataset file or dataset url are provided")
-        dataset = fields["dataset"]
-        check_arff(dataset, description.get("default_target_attribute"))
-        with self._lock:
-            dataset_id = next(self._ids)
-            self.records.append(UploadRecord(dataset_id, api_key, description, hashlib.sha256(dataset).hexdigest(),
-                                             len(dataset), dataset))
-        return (f'<oml:upload_data_set xmlns:oml="{OML_NAMESPACE}">\n'
-                f"  <oml:id>{dataset_id}</oml:id>\n</oml:upload_data_set>\n")
-
-
-def parse_multipart(content_type: str, body: bytes) -> dict[str, bytes]:
-    """The parts of a ``multipart/form-data`` body by field name (the last of a repeated name)."""
-    if not content_type.lower().startswith("multipart/form-data"):
-        raise Refusal(130, "Problem with file uploading")
-    message = BytesParser(policy=policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
-    if not message.is_multipart():
-        raise Refusal(130, "Problem with file uploading")
-    fields = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if name:
-            fields[str(name)] = part.get_payload(decode=True) or b""
-    return fields
-
-
-def parse_description(xml: bytes) -> dict[str, str]:
-    """The description's child elements by local name; Refusal 131 unless it is a well-formed
-    ``oml:data_set_description`` with a non-empty ``oml:name``."""
+def parse_description(xml: bytes, refused: type[Exception]) -> dict[str, str]:
+    """The description's child elements by local name (the first of each)."""
     try:
-        root = ElementTree.fromstring(xml)
-    except ElementTree.ParseError:
-        raise Refusal(131, "Problem validating uploaded description file") from None
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        raise refused(DESCRIPTION_INVALID, "Problem validating uploaded description file") from None
     if root.tag != f"{{{OML_NAMESPACE}}}data_set_description":
-        raise Refusal(131, "Problem validating uploaded description file")
+        raise refused(DESCRIPTION_INVALID, "Problem validating uploaded description file")
     fields: dict[str, str] = {}
     for child in root:
-        name = child.tag.rsplit("}", 1)[-1]
-        fields.setdefault(name, child.text or "")
+        fields.setdefault(child.tag.rsplit("}", 1)[-1], child.text or "")
     if not fields.get("name", "").strip():
-        raise Refusal(131, "Problem validating uploaded description file")
+        raise refused(DESCRIPTION_INVALID, "Problem validating uploaded description file")
     return fields
 
 
-def check_arff(dataset: bytes, default_target: str | None) -> None:
-    """Refusal 142 unless `dataset` is ARFF with the default target(s) among its attributes."""
+def check_arff(dataset: bytes, default_target: str | None, refused: type[Exception]) -> None:
+    """The dataset must be ARFF with the default target(s) among its attributes."""
     try:
         decoded = arff.loads(dataset.decode("utf-8"))
     except (UnicodeDecodeError, arff.ArffException):
-        raise Refusal(142, "Error in processing arff file. Can be a syntax error, or the specified "
-                           "target feature does not exists") from None
+        raise refused(ARFF_INVALID, ARFF_MESSAGE) from None
     names = {name for name, _type in decoded["attributes"]}
     for target in (default_target or "").split(","):
         if target.strip() and target.strip() not in names:
-            raise Refusal(142, "Error in processing arff file. Can be a syntax error, or the specified "
-                               "target feature does not exists")
+            raise refused(ARFF_INVALID, ARFF_MESSAGE)

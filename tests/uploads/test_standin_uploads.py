@@ -1,5 +1,5 @@
 """The stand-in OpenML's POST data: the real `openml` client publishes to it, and it refuses
-what OpenML refuses, with OpenML's codes."""
+what OpenML refuses, with OpenML's codes, recording every upload as the other writes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import requests
 
 from tests.paths import REPO_ROOT
 
+KEY = "k" * 32
 DESCRIPTION = ('<oml:data_set_description xmlns:oml="http://openml.org/openml">'
                "<oml:name>tiny</oml:name><oml:description>d</oml:description>"
                "<oml:default_target_attribute>{target}</oml:default_target_attribute>"
@@ -21,7 +22,7 @@ ARFF = "@relation tiny\n@attribute x numeric\n@attribute y {a,b}\n@data\n1,a\n2,
 OML = "{http://openml.org/openml}"
 
 PUBLISH = """
-import json, sys
+import hashlib, json, sys
 import openml, pandas as pd
 openml.config.server, openml.config.apikey = sys.argv[1], sys.argv[2]
 openml.config.connection_n_retries = 1
@@ -31,8 +32,7 @@ dataset = openml.datasets.create_dataset(
     language=None, licence="CC0", attributes="auto", data=frame, default_target_attribute="y",
     ignore_attribute=None, citation="none")
 dataset.publish()
-print(json.dumps({"id": dataset.dataset_id, "sha256": __import__("hashlib").sha256(
-    dataset._dataset.encode("utf-8")).hexdigest()}))
+print(json.dumps({"id": dataset.dataset_id, "sha256": hashlib.sha256(dataset._dataset.encode()).hexdigest()}))
 """
 
 
@@ -46,33 +46,33 @@ def error_code(response) -> int:
 
 
 def test_the_openml_client_publishes_a_dataset_and_it_is_recorded(openml):
-    done = subprocess.run([sys.executable, "-c", PUBLISH, openml.api_url, "k" * 32], cwd=REPO_ROOT,
+    openml.writes.add_user(KEY, 7)
+    done = subprocess.run([sys.executable, "-c", PUBLISH, openml.api_url, KEY], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     answer = json.loads(done.stdout.strip().splitlines()[-1])
-    [record] = openml.uploads.records
-    assert answer["id"] == record.dataset_id
-    assert record.api_key == "k" * 32
-    assert record.description["name"] == "tiny"
-    assert record.description["licence"] == "CC0"
-    assert record.file_sha256 == answer["sha256"]
+    [record] = openml.writes.records
+    assert (record.endpoint, record.api_key, record.status) == ("data", KEY, 200)
+    assert record.files["dataset"] == answer["sha256"]
+    assert openml.writes.uploads[(7, "tiny", None)][0] == answer["id"]
     assert ("POST", "/api/v1/xml/data/") in openml.requests
 
 
 def test_a_valid_upload_answers_openmls_shape(openml):
+    openml.writes.add_user("key", 3)
     response = post(openml, {"api_key": "key"}, {"description": DESCRIPTION.format(target="y"), "dataset": ARFF})
     assert response.status_code == 200
     root = ET.fromstring(response.text)
     assert root.tag == f"{OML}upload_data_set"
-    assert int(root.find(f"{OML}id").text) == openml.uploads.records[0].dataset_id
-    assert openml.uploads.records[0].file_sha256 == hashlib.sha256(ARFF.encode()).hexdigest()
+    assert openml.writes.uploads[(3, "tiny", None)] == (int(root.find(f"{OML}id").text), ARFF.encode())
+    assert openml.writes.records[-1].files["dataset"] == hashlib.sha256(ARFF.encode()).hexdigest()
 
 
-def test_refusals_carry_openmls_upload_codes(openml):
+def test_refusals_carry_openmls_codes(openml):
+    openml.writes.add_user("k", 1)
     good = {"description": DESCRIPTION.format(target="y"), "dataset": ARFF}
-    assert error_code(post(openml, {}, good)) == 137
-    openml.uploads.refused_keys.add("bad")
-    assert error_code(post(openml, {"api_key": "bad"}, good)) == 138
+    assert error_code(post(openml, {}, good)) == 102
+    assert error_code(post(openml, {"api_key": "unknown"}, good)) == 103
     assert error_code(post(openml, {"api_key": "k"}, {"dataset": ARFF})) == 135
     assert error_code(post(openml, {"api_key": "k"}, {**good, "description": "<oml:data_set_description"})) == 131
     assert error_code(post(openml, {"api_key": "k"}, {**good, "description": DESCRIPTION.replace(
@@ -80,12 +80,17 @@ def test_refusals_carry_openmls_upload_codes(openml):
     assert error_code(post(openml, {"api_key": "k"}, {"description": good["description"]})) == 141
     assert error_code(post(openml, {"api_key": "k"}, {**good, "dataset": "@relation x\n@data\n1\n"})) == 142
     assert error_code(post(openml, {"api_key": "k"}, {**good, "description": DESCRIPTION.format(target="z")})) == 142
-    assert openml.uploads.records == []
+    assert openml.writes.uploads == {}
+    assert post(openml, {"api_key": "k"}, good).status_code == 200
+    assert error_code(post(openml, {"api_key": "k"}, good)) == 139
+    assert [r.status for r in openml.writes.records] == [412] * 8 + [200, 412]
 
 
 def test_upload_faults(openml):
-    openml.uploads.set_fault("error412", code=134, message="Failed to insert record in database")
+    openml.writes.add_user("k", 1)
+    openml.writes.set_fault("error412", endpoint="data", code=134, message="Failed to insert record in database")
     good = {"description": DESCRIPTION.format(target="y"), "dataset": ARFF}
     assert error_code(post(openml, {"api_key": "k"}, good)) == 134
-    openml.clear_faults()
+    openml.reset_writes()
+    openml.writes.add_user("k", 1)
     assert post(openml, {"api_key": "k"}, good).status_code == 200

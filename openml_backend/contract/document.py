@@ -116,7 +116,7 @@ def _operation_object(op: Operation, endpoint: str, operation_id: str, path_argu
     if op.body is not None:
         result["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": schemas.ref(op.body, "validation")}},
+            "content": {op.body_media_type: {"schema": schemas.ref(op.body, "validation")}},
         }
     if op.security is not None:
         result["security"] = [{"bearerAccess" if op.security == "access" else "bearerRefresh": []}]

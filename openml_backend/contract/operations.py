@@ -67,6 +67,7 @@ class Operation:
     body: type[BaseModel] | None = None
     parameters: tuple[Parameter, ...] = ()
     security: str | None = None  # "access" or "refresh": which bearer token it needs
+    body_media_type: str = JSON_MIMETYPE  # or "multipart/form-data" (the model lists the parts)
 
 
 RETRY_AFTER = Header("Retry-After", "Seconds to wait before trying again.", {"type": "string", "pattern": "^[0-9]+$"})
@@ -120,17 +121,19 @@ def operation(
     parameters: Iterable[Parameter] = (),
     security: str | None = None,
     description: str | None = None,
+    body_media_type: str = JSON_MIMETYPE,
 ) -> Callable[[View], View]:
     """Record the contract of the decorated view.
 
-    A JSON `body` adds the 400/413/415 body problems; `security` ("access" or "refresh") adds
+    A JSON `body` adds the 400/413/415 body problems (a body of another `body_media_type`, such
+    as multipart/form-data, lists its own); `security` ("access" or "refresh") adds
     the 401 token problems; every operation may answer 500 `internal_error`. The view's
     docstring is the description unless one is given.
     """
     if security not in (None, "access", "refresh"):
         raise ValueError("security must be None, 'access' or 'refresh'")
     extra: list[Reply] = []
-    if body is not None:
+    if body is not None and body_media_type == JSON_MIMETYPE:
         extra.extend(_body_problems())
     if security is not None:
         extra.extend(_token_problems())
@@ -145,6 +148,7 @@ def operation(
             body=body,
             parameters=tuple(parameters),
             security=security,
+            body_media_type=body_media_type,
         ))
         return view
 

@@ -18,7 +18,8 @@ OPENML_TIMEOUT = "3"
 # High enough that fuzzing reaches past the throttles (tests/accounts checks that they hold).
 GENEROUS_LIMITS = {"LOGIN_MAX_PER_ADDRESS": 100_000, "LOGIN_MAX_PER_ACCOUNT": 100_000,
                    "EMAIL_MAX_PER_ADDRESS": 100_000, "FEEDBACK_MAX_PER_ADDRESS": 100_000,
-                   "EMAIL_MAX_PER_ACCOUNT": 100_000, "EMAIL_MAX_PER_RECIPIENT": 100_000}
+                   "EMAIL_MAX_PER_ACCOUNT": 100_000, "EMAIL_MAX_PER_RECIPIENT": 100_000,
+                   "UPLOAD_MAX_PER_HOUR": 100_000}
 
 
 @pytest.fixture

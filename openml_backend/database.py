@@ -46,7 +46,7 @@ from flask import Flask, Response, current_app, g, request
 from .errors import problem_response
 from .extensions import db
 
-DATABASE_BLUEPRINTS = frozenset({"accounts"})
+DATABASE_BLUEPRINTS = frozenset({"accounts", "contributions"})
 GATE_EXTENSION = "openml_backend.database_gate"
 RETRY_AFTER_SECONDS = 5
 # Nothing moved for this long while all slots are taken and no holder is hashing: the

@@ -30,7 +30,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-NO_STORE_BLUEPRINTS = frozenset({"accounts", "accounts_website", "uploads"})
+NO_STORE_BLUEPRINTS = frozenset({"accounts", "accounts_website", "contributions", "uploads"})
 # The docs page has an inline <style> block and style attributes, and loads nothing else.
 DOCS_CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

@@ -216,6 +216,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EMAIL_CHANGE_UNDO_DAYS", Integer(1), 7,
             "how long the old address's undo link of an email change works"),
     Setting("FEEDBACK_MAX_PER_ADDRESS", Integer(1), 5, "feedback messages per client address and hour"),
+    Setting("CONTRIBUTIONS_MAX_PER_HOUR", Integer(1), 60,
+            "OpenML writes (edits, tags, tasks, studies) one user may make per hour"),
     Setting("FEEDBACK_EMAIL", Text(), "openmlhq@googlegroups.com", "where POST /feedback messages go"),
     Setting("UPLOAD_MAX_MB", Number(), 100.0,
             "largest dataset file POST /datasets accepts, in MiB (413 above; MAX_CONTENT_LENGTH does not apply)"),

@@ -78,10 +78,6 @@ LOG_IN_AGAIN = ("OpenML did not accept your API key (it may have been regenerate
                 "log in again and retry.")
 
 
-class OpenMLRefusal(ApiError):
-    """OpenML refused the write with ``openml_code``; status and code from ``REFUSALS``."""
-
-
 def run_as_user(api_key: str, operation: str, arguments: dict[str, Any], settings: OpenMLSettings) -> Any:
     """Run ``child.OPERATIONS[operation](**arguments)`` with ``api_key`` as the client's key,
     in a child process killed after ``settings.timeout`` seconds; return its result.

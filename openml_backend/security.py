@@ -32,7 +32,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Not "avatars": the pictures it serves are public and cacheable (avatars/views.py).
-NO_STORE_BLUEPRINTS = frozenset({"accounts", "accounts_website", "avatars_me", "contributions", "oauth"})
+NO_STORE_BLUEPRINTS = frozenset({"accounts", "accounts_website", "avatars_me", "contributions", "oauth", "uploads"})
 # The docs page has an inline <style> block and style attributes, and loads nothing else.
 DOCS_CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

@@ -77,7 +77,14 @@ def _create_study(openml: Any, name: str, description: str, run_ids: list[int] |
     return int(study.id)
 
 
+def _upload_dataset(openml: Any, path: str, file_format: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    from ..uploads.publish import publish_dataset  # POST /datasets, the uploads feature
+
+    return publish_dataset(openml, path, file_format, metadata)
+
+
 OPERATIONS = {
+    "upload_dataset": _upload_dataset,
     "tag": _tag,
     "untag": _untag,
     "edit": _edit,

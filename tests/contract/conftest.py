@@ -19,7 +19,7 @@ OPENML_TIMEOUT = "3"
 GENEROUS_LIMITS = {"LOGIN_MAX_PER_ADDRESS": 100_000, "LOGIN_MAX_PER_ACCOUNT": 100_000,
                    "EMAIL_MAX_PER_ADDRESS": 100_000, "FEEDBACK_MAX_PER_ADDRESS": 100_000,
                    "EMAIL_MAX_PER_ACCOUNT": 100_000, "EMAIL_MAX_PER_RECIPIENT": 100_000,
-                   "CONTRIBUTIONS_MAX_PER_HOUR": 100_000}
+                   "CONTRIBUTIONS_MAX_PER_HOUR": 100_000, "UPLOAD_MAX_PER_HOUR": 100_000}
 # Both login providers configured, so their routes answer past the 404; requests with a valid
 # state never happen while fuzzing, so the provider endpoints are never called.
 OAUTH_PROVIDERS = {"GITHUB_CLIENT_ID": "contract-github-client", "GOOGLE_CLIENT_ID": "contract-google-client",

@@ -81,6 +81,7 @@ EXPECTED_STATUSES = {
     ("/api/v1/auth/signup", "post"): {202, 400, 413, 415, 429, 500, 503},
     ("/api/v1/auth/login", "post"): {200, 400, 401, 403, 413, 415, 429, 500, 503},
     ("/api/v1/auth/refresh", "post"): {200, 401, 500, 503},
+    ("/api/v1/datasets", "post"): {201, 400, 401, 403, 409, 413, 415, 429, 500, 502, 503},
     ("/api/v1/users/me", "delete"): {204, 400, 401, 413, 415, 429, 500, 503},
     ("/api/v1/users/me/avatar", "put"): {200, 400, 401, 413, 415, 500, 503},
     ("/api/v1/users/me/avatar", "delete"): {204, 401, 500, 503},

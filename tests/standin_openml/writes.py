@@ -35,9 +35,10 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from .datasets import Catalogue, error_xml, set_element
+from .uploads import upload_answer
 
 OML = "{http://openml.org/openml}"
-WRITE_PATHS = ("data/edit", "data/tag", "data/untag", "task", "study")
+WRITE_PATHS = ("data/edit", "data/tag", "data/untag", "task", "study", "data")  # data: uploads.py
 WRITE_FAULT_KINDS = ("hang", "http500", "garbage", "error412")
 TAG_PATTERN = re.compile(r"^[a-zA-Z0-9_\-.]{1,64}$")  # OpenML's SystemString64
 
@@ -108,6 +109,8 @@ class WriteState:
     fault: WriteFault | None = None
     runs: set[int] = field(default_factory=lambda: set(range(1, 1000)))
     next_id: int = FIRST_GENERATED_ID
+    # (user, name, version_label) -> (id, ARFF bytes) of each accepted upload (uploads.py)
+    uploads: dict[tuple[int, str, str | None], tuple[int, bytes]] = field(default_factory=dict)
     originals: dict[int, str] = field(default_factory=dict)  # descriptions before any write
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -170,7 +173,7 @@ class WriteState:
                     catalogue.datasets[dataset_id] = replace(catalogue.datasets[dataset_id], description_xml=xml)
             fresh = WriteState()
             for name in ("users", "owners", "tags", "tasks", "studies", "records", "fault", "runs", "next_id",
-                         "originals"):
+                         "originals", "uploads"):
                 setattr(self, name, getattr(fresh, name))
 
     def fault_for(self, endpoint: str) -> WriteFault | None:
@@ -212,6 +215,8 @@ class WriteState:
             return self._edit(catalogue, user_id, fields, files)
         if endpoint == "task":
             return self._task(catalogue, files)
+        if endpoint == "data":
+            return upload_answer(self, Refused, user_id, files)
         return self._study(user_id, files)
 
     def _dataset_xml(self, catalogue: Catalogue, dataset_id: int) -> str:

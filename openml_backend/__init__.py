@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 # Each feature package mounts itself with `init_app(app)` (blueprints, CLI commands, hooks);
 # none depends on the order of this list.
 FEATURES = ("health", "datasets", "pages", "accounts", "contract", "metrics", "database", "security",
-            "request_bodies")
+            "request_bodies", "passkeys")
 
 
 def create_app(config: Any = None) -> Flask:

@@ -4,7 +4,7 @@ Headers:
 - `X-Content-Type-Options: nosniff` on every response;
 - `Strict-Transport-Security` when HSTS_SECONDS > 0 (production's default: one year);
 - `Cache-Control: no-store` on every response of the blueprints in NO_STORE_BLUEPRINTS (the
-  accounts feature: tokens, profiles, API keys; its errors too, which is harmless);
+  accounts and passkeys features: tokens, profiles, API keys, passkeys; their errors too, which is harmless);
 - a Content-Security-Policy that allows nothing but inline styles, and no framing, on the HTML
   documentation page (its only HTML).
 
@@ -30,7 +30,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-NO_STORE_BLUEPRINTS = frozenset({"accounts", "accounts_website"})
+NO_STORE_BLUEPRINTS = frozenset({"accounts", "accounts_website", "passkeys"})
 # The docs page has an inline <style> block and style attributes, and loads nothing else.
 DOCS_CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

@@ -99,6 +99,7 @@ BOUNDS = [
     ("PROXY_FIX_HOPS", "PROXY_FIX_HOPS", "0", "5", "6"),
     ("METRICS_PORT", "METRICS_PORT", "1", "65535", "0"),
     ("HSTS_SECONDS", "HSTS_SECONDS", "0", None, "-1"),
+    ("PASSKEY_CHALLENGE_SECONDS", "PASSKEY_CHALLENGE_SECONDS", "1", None, "0"),
     ("GUNICORN_WORKERS", None, "1", None, "0"),
     ("GUNICORN_THREADS", None, "1", None, "0"),
     ("GUNICORN_TIMEOUT", None, "1", None, "0"),

@@ -551,8 +551,8 @@ def _activate(user: User) -> None:
 def delete_account(user: User, password: str, client_address: str) -> None:
     """Erase the person and keep the row, because OpenML's datasets, runs and flows point to
     their uploader's id: the address and the username become tombstones, the profile is
-    emptied, the password unusable, the API key, the passkeys and the group memberships gone. Every token
-    and emailed link dies at once."""
+    emptied, the password unusable, the API key, the passkeys and the group memberships gone.
+    Every token and emailed link dies at once."""
     _check_password(user, password, client_address)
     user_id, email = user.id, user.email
     user.email, user.username = f"deleted-{user_id}@deleted.invalid", f"deleted-{user_id}"

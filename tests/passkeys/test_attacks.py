@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from flask import Flask
 
-from tests.helpers import AccountActions, assert_problem
+from tests.helpers import AccountActions, assert_problem, run_together
 from tests.passkeys.conftest import Browser, Passkeys, Person
 
 
@@ -96,6 +96,18 @@ def test_a_registration_challenge_is_used_once(passkeys: Passkeys, ada: Person) 
     assert passkeys.verify_registration(ada.access_token, Browser().create(options)).status_code == 201
     assert_problem(passkeys.verify_registration(ada.access_token, Browser().create(options)), 400,
                    "challenge_invalid")
+
+
+def test_one_assertion_sent_to_two_workers_at_once_logs_in_once(make_app, smtp_settings, mailbox) -> None:
+    workers = (make_app(**smtp_settings), make_app(**smtp_settings))  # two processes of one service
+    accounts = AccountActions(workers[0].test_client(), mailbox)
+    accounts.confirmed_user("ada@example.org")
+    browser = Browser()
+    Passkeys(workers[0].test_client()).register(accounts.login("ada@example.org")["access_token"], browser)
+    assertion = browser.get(Passkeys(workers[1].test_client()).login_options())
+    answers = run_together(2, lambda i: Passkeys(workers[i].test_client()).verify_login(assertion))
+    assert sorted(answer.status_code for answer in answers) == [200, 400]
+    assert {answer.json.get("code") for answer in answers} >= {"challenge_invalid"}
 
 
 def test_an_expired_login_challenge_is_refused(app: Flask, passkeys: Passkeys, ada: Person) -> None:

@@ -44,3 +44,17 @@ def test_production_refuses_local_or_placeholder_relying_parties(env: dict, name
 def test_production_accepts_a_real_relying_party() -> None:
     config = ProductionConfig({**PRODUCTION_ENV, "RP_ID": "new.openml.org", "RP_ORIGIN": "https://new.openml.org/"})
     assert (config.RP_ID, config.RP_ORIGIN) == ("new.openml.org", "https://new.openml.org")
+
+
+@pytest.mark.parametrize(("rp_id", "origin", "fits"), [
+    ("openml.org", "https://www.openml.org", True),
+    ("www.openml.org", "https://www.openml.org", True),
+    ("localhost", "http://localhost:3000", True),
+    ("openml.org", "https://www.openml.org.evil.example", False),
+    ("ml.org", "https://www.openml.org", False),
+    ("www.openml.org", "https://openml.org", False),
+])
+def test_the_rp_id_must_be_the_origins_host_or_a_parent(rp_id: str, origin: str, fits: bool) -> None:
+    from openml_backend.passkeys import rp_id_fits_origin
+
+    assert rp_id_fits_origin(rp_id, origin) is fits

@@ -15,8 +15,9 @@ $(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
 	$(PIP) -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt requirements-dev-nodeps.txt | $(BIN)/python
 	$(PIP) -r requirements-dev.txt
+	$(PIP) --no-deps -r requirements-dev-nodeps.txt
 	touch $@
 
 install: $(VENV)/.runtime-installed

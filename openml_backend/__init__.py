@@ -15,8 +15,8 @@ log = logging.getLogger(__name__)
 
 # Each feature package mounts itself with `init_app(app)` (blueprints, CLI commands, hooks);
 # none depends on the order of this list.
-FEATURES = ("health", "datasets", "pages", "accounts", "avatars", "oauth", "contributions", "uploads",
-            "contract", "metrics", "database", "security", "request_bodies")
+FEATURES = ("health", "datasets", "pages", "accounts", "avatars", "oauth", "passkeys", "contributions",
+            "uploads", "contract", "metrics", "database", "security", "request_bodies")
 
 
 def create_app(config: Any = None) -> Flask:

@@ -29,8 +29,9 @@ A refused request's body is read before its answer (openml_backend/request_bodie
 unread, it could park a thread on the client's kept-alive connection, and /health then queued
 behind the holders after all.
 
-Which requests count: those of the blueprints in DATABASE_BLUEPRINTS (the accounts and
-avatars features, whose every endpoint reads or writes the database). The statistics endpoint is not gated:
+Which requests count: those of the blueprints in DATABASE_BLUEPRINTS (the accounts, avatars,
+OAuth, passkeys and contributions features, whose every endpoint reads or writes the database).
+The statistics endpoint is not gated:
 it uses the database only as a cache and answers from memory or OpenML without it.
 """
 
@@ -46,7 +47,7 @@ from flask import Flask, Response, current_app, g, request
 from .errors import problem_response
 from .extensions import db
 
-DATABASE_BLUEPRINTS = frozenset({"accounts", "avatars", "avatars_me", "contributions", "oauth"})
+DATABASE_BLUEPRINTS = frozenset({"accounts", "avatars", "avatars_me", "contributions", "oauth", "passkeys"})
 GATE_EXTENSION = "openml_backend.database_gate"
 RETRY_AFTER_SECONDS = 5
 # Nothing moved for this long while all slots are taken and no holder is hashing: the

@@ -4,8 +4,8 @@ Headers:
 - `X-Content-Type-Options: nosniff` on every response;
 - `Strict-Transport-Security` when HSTS_SECONDS > 0 (production's default: one year);
 - `Cache-Control: no-store` on every response of the blueprints in NO_STORE_BLUEPRINTS (the
-  accounts feature: tokens, profiles, API keys, one's own picture upload; its errors too, which
-  is harmless);
+  accounts, OAuth, passkeys, contributions and uploads features: tokens, profiles, API keys,
+  passkeys, one's own picture upload; their errors too, which is harmless);
 - a Content-Security-Policy that allows nothing but inline styles, and no framing, on the HTML
   documentation page (its only HTML).
 
@@ -32,7 +32,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Not "avatars": the pictures it serves are public and cacheable (avatars/views.py).
-NO_STORE_BLUEPRINTS = frozenset({"accounts", "accounts_website", "avatars_me", "contributions", "oauth", "uploads"})
+NO_STORE_BLUEPRINTS = frozenset({"accounts", "accounts_website", "avatars_me", "contributions", "oauth", "passkeys",
+                                 "uploads"})
 # The docs page has an inline <style> block and style attributes, and loads nothing else.
 DOCS_CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

@@ -5,7 +5,7 @@ Every test that uses `app` runs once per database backend (`--backend sqlite`, `
 `openml` picks some; all by default). The schema comes from the Alembic migrations (upgraded
 once per backend per run); each test starts from empty tables. The `openml` backend is a
 MariaDB laid out by OpenML's schema.sql (latin1) holding OpenML's legacy accounts before the
-migrations run; only the account tests (tests/accounts) run on it, and there each test
+migrations run; only the account and passkey tests (tests/accounts, tests/passkeys) run on it, and there each test
 starts with those legacy accounts in place.
 
 Tests that start a subprocess server (through `start_gunicorn` or `spawn`) are marked `slow`
@@ -33,7 +33,7 @@ from tests.standin_openml import StandinOpenML
 
 DATABASE_BACKENDS = ("sqlite", "mariadb", "openml")
 # Test folders whose `app` tests also run on a database laid out as OpenML's.
-OPENML_LAYOUT_FOLDERS = ("accounts", "avatars")
+OPENML_LAYOUT_FOLDERS = ("accounts", "avatars", "passkeys")
 # Fixtures that start a process serving on a port: tests using them are `slow`.
 SUBPROCESS_SERVER_FIXTURES = {"start_gunicorn", "spawn"}
 # Fixtures that need MariaDB: deselected by `--backend sqlite`.

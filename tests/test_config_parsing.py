@@ -107,6 +107,7 @@ BOUNDS = [
     ("OAUTH_STATE_MINUTES", "OAUTH_STATE_MINUTES", "1", "60", "61"),
     ("OAUTH_CODE_SECONDS", "OAUTH_CODE_SECONDS", "1", "600", "601"),
     ("OAUTH_TIMEOUT", "OAUTH_TIMEOUT", "0.001", None, "0"),
+    ("PASSKEY_CHALLENGE_SECONDS", "PASSKEY_CHALLENGE_SECONDS", "1", None, "0"),
     ("GUNICORN_WORKERS", None, "1", None, "0"),
     ("GUNICORN_THREADS", None, "1", None, "0"),
     ("GUNICORN_TIMEOUT", None, "1", None, "0"),

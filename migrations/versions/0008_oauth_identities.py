@@ -4,7 +4,7 @@ one-time codes that hand a finished login to the website). New tables only; Open
 not touched, and `users.id` is referred to without a foreign key, like the accounts' tables.
 
 Revision ID: 0008_oauth_identities
-Revises: 0006_user_avatars
+Revises: 0007_user_passkeys
 Create Date: 2026-12-02
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_oauth_identities"
-down_revision = "0006_user_avatars"
+down_revision = "0007_user_passkeys"
 branch_labels = None
 depends_on = None
 

@@ -31,6 +31,7 @@ from ..avatars.models import UserAvatar
 from ..digests import sha256_hex
 from ..errors import BadRequest, Conflict, Forbidden, Unauthorized
 from ..extensions import db
+from ..passkeys.models import UserPasskey
 from . import emails, state, throttle
 from .identifiers import normalise, numbered, same, username_base
 from .models import MEMBERS_GROUP, EmailToken, RevokedToken, User, UserGroup, utcnow
@@ -319,9 +320,27 @@ def login(identifier: str, password: str, client_address: str) -> dict[str, Any]
         metrics.login_failed("not_confirmed")
         raise Forbidden("Confirm your email address first; the link was emailed to you.", code="account_not_confirmed")
     throttle.forget("login_account", normalise(identifier))
-    throttle.forget("login_user", f"id:{user.id}")
     if needs_rehash(user.password_hash):  # older argon2 parameters, argon2i, or PHP's bcrypt
         user.password_hash = hash_password(password)
+    return start_session(user)
+
+
+def count_login_from(client_address: str) -> None:
+    """Count a login attempt of `client_address` in the per-address login limit (429 past
+    it); for logins that name no account up front (passkeys)."""
+    throttle.count_attempt("login_address", client_address, _config("LOGIN_MAX_PER_ADDRESS"),
+                           _config("LOGIN_WINDOW_SECONDS"))
+
+
+def count_login_of(user: User) -> None:
+    """Count a login attempt on `user` in the per-account login limit (429 past it)."""
+    _count_login_for(user, "")
+
+
+def start_session(user: User) -> dict[str, Any]:
+    """After a verified login of an active `user` (password or passkey): clear its per-account
+    login counter, record the login, commit, and return a new token pair."""
+    throttle.forget("login_user", f"id:{user.id}")
     user.last_login = _epoch_now()
     db.session.commit()
     return issue_token_pair(user)
@@ -533,8 +552,8 @@ def _activate(user: User) -> None:
 def delete_account(user: User, password: str, client_address: str) -> None:
     """Erase the person and keep the row, because OpenML's datasets, runs and flows point to
     their uploader's id: the address and the username become tombstones, the profile is
-    emptied (its picture deleted too), the password unusable, the API key and the group
-    memberships gone. Every token and emailed link dies at once."""
+    emptied (its picture deleted too), the password unusable, the API key, the passkeys, the
+    linked identities and the group memberships gone. Every token and emailed link dies at once."""
     _check_password(user, password, client_address)
     user_id, email = user.id, user.email
     user.email, user.username = f"deleted-{user_id}@deleted.invalid", f"deleted-{user_id}"
@@ -551,6 +570,7 @@ def delete_account(user: User, password: str, client_address: str) -> None:
     db.session.execute(delete(RevokedToken).where(RevokedToken.user_id == user_id))
     db.session.execute(delete(UserAvatar).where(UserAvatar.user_id == user_id))
     _unlink_every_identity(user_id)
+    db.session.execute(delete(UserPasskey).where(UserPasskey.user_id == user_id))
     revoke_all(user)
     db.session.commit()
     throttle.forget("login_account", normalise(email))

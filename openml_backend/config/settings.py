@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
@@ -87,6 +89,43 @@ def exact_origins(name: str, value: list[str]) -> None:
     """Refuse a wildcard origin: credentials go with CORS answers."""
     if any("*" in origin for origin in value):
         raise ConfigError(f"{name} must list exact origins in production, not '*'")
+
+
+# Host names no real relying party has: the browser would refuse passkeys for them in production.
+PLACEHOLDER_HOSTS = ("localhost", "example.com", "example.org", "example.net")
+PLACEHOLDER_HOST_SUFFIXES = (".localhost", ".example", ".invalid", ".test", ".local", ".example.com",
+                             ".example.org", ".example.net")
+
+
+def _placeholder_host(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    if host in PLACEHOLDER_HOSTS or host.endswith(PLACEHOLDER_HOST_SUFFIXES) or "change-me" in host:
+        return True
+    try:
+        ip_address(host.strip("[]"))
+    except ValueError:
+        return "." not in host
+    return True  # an IP address is never a WebAuthn relying party ID
+
+
+def public_rp_id(name: str, value: str) -> None:
+    """Refuse a WebAuthn relying party ID that is local, an address, or a placeholder."""
+    if "/" in value or ":" in value or _placeholder_host(value):
+        raise ConfigError(f"{name} must be the website's registrable domain in production (got {value!r})")
+
+
+def switched_on(name: str, value: bool) -> None:
+    """Refuse turning off a protection production needs."""
+    if not value:
+        raise ConfigError(f"{name} must be true in production")
+
+
+def public_https_origin(name: str, value: str) -> None:
+    """Refuse a WebAuthn origin that is not https on a public host name."""
+    parts = urlsplit(value)
+    if (parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/")
+            or _placeholder_host(parts.hostname)):
+        raise ConfigError(f"{name} must be the website's https origin in production (got {value!r})")
 
 
 # The declarations.
@@ -204,6 +243,16 @@ SETTINGS: tuple[Setting, ...] = (
             key="MAIL_DEFAULT_SENDER"),
     Setting("EMAIL_SERVER", Text(rstrip="/"), "http://localhost:3000", "website base URL used in email links"),
     Setting("URL_API", Text(rstrip="/"), "http://localhost:8000", "this API's public base URL"),
+    Setting("RP_ID", Text(), "localhost", "WebAuthn relying party ID: the website's domain passkeys are bound to",
+            production="openml.org", production_rule=public_rp_id),
+    Setting("RP_NAME", Text(), "OpenML", "the name a browser shows when it creates a passkey"),
+    Setting("RP_ORIGIN", Text(rstrip="/"), "http://localhost:3000",
+            "the website origin whose pages run the passkey ceremonies (checked in clientDataJSON)",
+            production="https://www.openml.org", production_rule=public_https_origin),
+    Setting("PASSKEY_CHALLENGE_SECONDS", Integer(1), 300, "lifetime of a passkey challenge (single-use)"),
+    Setting("PASSKEY_REQUIRE_USER_VERIFICATION", Boolean(), True,
+            "passkeys must verify the user (PIN, biometrics); off only for tests' software authenticator",
+            testing=False, production_rule=switched_on),
     Setting("CORS_ORIGINS", CommaList(), [], "exact origins allowed to call /api with credentials",
             development=["http://localhost:3000"], production_rule=exact_origins),
     Setting("OAUTH_RETURN_ORIGINS", CommaList(), Derived("CORS_ORIGINS", lambda v: v["CORS_ORIGINS"]),

@@ -46,6 +46,10 @@ CONFIG = schemathesis.Config.from_dict({
         # names": a schema-valid upload may be a 400 (bad file or metadata), 413 or 415 (not data).
         {"include-path-regex": "^/api/v1/datasets$",
          "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "413", "415"]}}},
+        # Likewise a well-formed passkey credential whose challenge is unknown (400
+        # challenge_invalid), or whose attestation does not verify (400 passkey_invalid).
+        {"include-path-regex": "^/api/v1/auth/passkeys/(register|login)/verify$",
+         "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "409"]}}},
     ],
 })
 

@@ -13,8 +13,16 @@ such a connection (measured, see docs/operations.md, "The database: bounded wait
 
 Once the rest of the body is read here, before the answer is written, only a next request or a
 close makes the socket readable, and the connection waits in gunicorn's poller, not in a
-thread. At most MAX_CONTENT_LENGTH bytes are read (a body over it is answered 413): what lies
-beyond is left to gunicorn, as before.
+thread. At most MAX_CONTENT_LENGTH bytes are read (a body over it is answered 413).
+
+A body not read to its end here (over the limit, a client gone, a bad chunk) is marked in the
+WSGI environ (`BODY_LEFT_UNREAD`), and the gunicorn worker (gunicorn_worker.py) then closes
+the connection after the answer. Left to gunicorn, the rest of such a body would park a thread
+the same way, with no bound at all: its parser discards the previous request's unread body
+before it reads the next request, in a pool thread, blocking, so each kept-alive connection
+that sent the head of a 6 MiB body and then trickles the rest, or sends it all and keeps the
+connection open, held one of the worker's threads (measured: 4 such connections and /health
+no longer answered on a 4-thread worker).
 
 Body limits per route: MAX_CONTENT_LENGTH fits JSON bodies. A route that takes uploads gets a
 larger limit of its own with `set_body_limit(app, endpoint, bytes)`; it is set on the request
@@ -28,6 +36,8 @@ from __future__ import annotations
 from flask import Flask, request
 
 DRAIN_CHUNK_BYTES = 64 * 1024
+# Set (True) in the WSGI environ when the request's body was not read to its end.
+BODY_LEFT_UNREAD = "openml_backend.body_left_unread"
 BODY_LIMITS = "openml_backend.body_limits"
 
 
@@ -47,7 +57,8 @@ def apply_body_limit() -> None:
 
 def drain_unread_body(_error: BaseException | None = None) -> None:
     """Read and drop what is left of the current request's body, at most MAX_CONTENT_LENGTH
-    (+1) bytes; never raises."""
+    (+1) bytes; never raises. A body left unread (not at its end after that) sets
+    `BODY_LEFT_UNREAD` in the environ."""
     if not request.content_length and "Transfer-Encoding" not in request.headers:
         return  # no body: a request without either header has none (RFC 9112, 6.3)
     limit = request.max_content_length
@@ -60,8 +71,9 @@ def drain_unread_body(_error: BaseException | None = None) -> None:
                 return
             if left is not None:
                 left -= len(chunk)
-    except Exception:  # over the limit, a client gone, a bad chunk: gunicorn deals with the rest
-        return
+    except Exception:  # over the limit, a client gone, a bad chunk: the connection is closed
+        pass
+    request.environ[BODY_LEFT_UNREAD] = True
 
 
 def init_app(app: Flask) -> None:

@@ -10,8 +10,11 @@ import time
 from pathlib import Path
 
 import requests
+from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import EnvironBuilder
 
+from openml_backend.request_bodies import BODY_LEFT_UNREAD
 from tests.servers import environment_for_testing, gunicorn_command_for_testing
 
 BODY = b'{"email": "someone@example.org", "password": "not read by anyone"}'
@@ -32,6 +35,22 @@ def test_a_body_over_the_limit_is_not_read(make_app) -> None:
     answer = app.test_client().open("/health", method="POST", input_stream=stream, content_length=100_000)
     assert answer.status_code == 405
     assert stream.tell() <= 1025
+
+
+def answered_environ(app: Flask, body: bytes, content_length: int) -> dict:
+    """The WSGI environ of a POST /health with `body` after the app has answered it."""
+    environ = EnvironBuilder(path="/health", method="POST", input_stream=io.BytesIO(body),
+                             content_length=content_length, content_type="application/json").get_environ()
+    statuses = []
+    app.wsgi_app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    assert statuses == ["405 METHOD NOT ALLOWED"]
+    return environ
+
+
+def test_only_a_body_left_unread_is_marked_for_gunicorn_to_close_the_connection(make_app) -> None:
+    app = make_app(MAX_CONTENT_LENGTH=1024)
+    assert not answered_environ(app, BODY, len(BODY)).get(BODY_LEFT_UNREAD)
+    assert answered_environ(app, b"x" * 100_000, 100_000)[BODY_LEFT_UNREAD] is True
 
 
 def send_head_then_body(port: int, delay: float) -> socket.socket:

@@ -7,6 +7,7 @@ while the real address answered 429). Requests go concurrently, so every worker 
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.slow
 API = "/api/v1"
 LIMIT = 5
 GUESSES = 40
+SHED_RETRIES = 20
 VICTIM = "frank@example.org"
 PASSWORD = "correct horse battery staple"
 UNUSED_OPENML = "http://127.0.0.1:9/api/v1/xml"  # accounts only: OpenML is never asked
@@ -52,7 +54,15 @@ def test_identifier_variants_do_not_escape_the_limit_in_production(
 
     def guess(number: int) -> requests.Response:
         body = {**VARIANTS[number % len(VARIANTS)], "password": f"wrong guess {number}"}
-        return server.http("POST", f"{API}/auth/login", json=body)
+        # A 503 is the database gate shedding load (8 production hashes at once on a busy
+        # machine), answered before the attempt is looked at: send it again, as a client
+        # honouring Retry-After would, so each guess is judged once.
+        for _ in range(SHED_RETRIES):
+            answer = server.http("POST", f"{API}/auth/login", json=body)
+            if answer.status_code != 503:
+                return answer
+            time.sleep(0.5)
+        return answer
 
     with ThreadPoolExecutor(8) as pool:
         statuses = [response.status_code for response in pool.map(guess, range(GUESSES))]

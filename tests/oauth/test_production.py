@@ -8,16 +8,16 @@ import pytest
 
 from openml_backend import create_app
 from openml_backend.config import ProductionConfig
-from tests.conftest import release_app
+from tests.conftest import migrate_to_head, release_app
 from tests.oauth.conftest import API, provider_settings
 from tests.oauth.standin_provider import StandinProvider
 
 
-@pytest.mark.mariadb
-def test_the_browser_cookie_is_secure_in_production(database_uri: str, tmp_path: Path,
+def test_the_browser_cookie_is_secure_in_production(mariadb_database: str, tmp_path: Path,
                                                     provider: StandinProvider) -> None:
-    if database_uri.startswith("sqlite"):
-        pytest.skip("production refuses SQLite")
+    # Production refuses SQLite: this test runs on MariaDB only.
+    database_uri = mariadb_database
+    migrate_to_head(database_uri, tmp_path / "migrations")
     environ = {**provider_settings(provider), "ENVIRONMENT": "production", "DATABASE_URI": database_uri,
                "DATA_DIR": str(tmp_path), "APP_SECRET_KEY": "a-strong-app-secret-for-this-test-only-0123",
                "JWT_SECRET_KEY": "a-strong-jwt-secret-for-this-test-only-4567",

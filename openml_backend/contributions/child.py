@@ -13,11 +13,10 @@ imported only inside ``run``.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..openml_client.child import _configure_logging, _exit_when_parent_dies
+from ..openml_client.child import answer_once
 from ..openml_client.errors import redact
 
 # refused: OpenML answered an oml:error (code and message kept); unauthenticated: the key was
@@ -96,16 +95,7 @@ OPERATIONS = {
 def run(request: WriteRequest, conn: Any, parent_alive: Any) -> None:
     """Child process entry point: configure the client with the request's key, make the one
     call, send exactly one message on ``conn``. Exits when the web worker dies (as fetches do)."""
-    threading.Thread(target=_exit_when_parent_dies, args=(parent_alive,), daemon=True).start()
-    _configure_logging()
-    try:
-        outcome: tuple[Any, ...] = ("ok", _call(request))
-    except BaseException as exc:  # noqa: BLE001 - everything is mapped to a kind for the parent
-        outcome = classify(exc)
-    try:
-        conn.send(outcome)
-    finally:
-        conn.close()
+    answer_once(conn, parent_alive, lambda: _call(request), classify)
 
 
 def _call(request: WriteRequest) -> Any:

@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,12 +69,20 @@ def run(request: FetchRequest, conn: Any, parent_alive: Any) -> None:
     dies (a gunicorn timeout kill), it reads end-of-file and this process exits at once, so
     no orphan keeps writing into a cache folder whose lock is gone.
     """
+    answer_once(conn, parent_alive, lambda: _fetch(request), classify)
+
+
+def answer_once(conn: Any, parent_alive: Any, call: Callable[[], Any],
+                classify_error: Callable[[BaseException], tuple[Any, ...]]) -> None:
+    """The body of a child process of the web worker: exit when the worker dies, log through
+    the redacting handler, make `call`, and send exactly one message on `conn`: ``("ok",
+    result)``, or what `classify_error` makes of whatever `call` raised."""
     threading.Thread(target=_exit_when_parent_dies, args=(parent_alive,), daemon=True).start()
     _configure_logging()
     try:
-        outcome: tuple[str, Any] = ("ok", _fetch(request))
+        outcome: tuple[Any, ...] = ("ok", call())
     except BaseException as exc:  # noqa: BLE001 - everything is mapped to a kind for the parent
-        outcome = classify(exc)
+        outcome = classify_error(exc)
     try:
         conn.send(outcome)
     finally:
